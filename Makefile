@@ -1,0 +1,50 @@
+# The commands in the README. Everything installs itself into .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app eventapp
+STAMP := $(VENV)/.installed-stamp
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard eventapp/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test test-sqlite bench install translations extract-messages clean
+
+run: install translations instance/config.py  ## set up everything, then serve the demo
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	$(FLASK) dev
+
+test: install translations  ## the whole suite, on SQLite and on a throwaway PostgreSQL server
+	$(BIN)/pytest
+
+test-sqlite: install translations  ## the suite on SQLite only (quicker while working)
+	$(BIN)/pytest -m "not postgres"
+
+bench: install translations  ## every benchmark in bench/, each printing its RESULT line
+	@for script in bench/*.py; do \
+		case $$script in bench/_*) continue;; esac; \
+		$(BIN)/python $$script || exit 1; \
+	done
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+translations: $(CATALOGS)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ 2>/dev/null
+
+extract-messages: install  ## refresh the English catalogue after changing strings
+	$(BIN)/pybabel extract -F eventapp/translations/babel.cfg -k _l -o eventapp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i eventapp/translations/messages.pot -d eventapp/translations --no-fuzzy-matching --ignore-obsolete
+
+# A local installation gets its own random secret; the file is never committed.
+instance/config.py:
+	mkdir -p instance
+	sed "s/^SECRET_KEY = .*/SECRET_KEY = \"$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')\"/" instance/config.example.py > $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache

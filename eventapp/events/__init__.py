@@ -1,0 +1,1 @@
+"""Events: the dated webinars and meetings people register for."""

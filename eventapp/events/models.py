@@ -1,0 +1,125 @@
+"""The Event model and the queries that list events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, Select, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eventapp.extensions import db
+from eventapp.models import now_utc, str_enum
+
+if TYPE_CHECKING:
+    from eventapp.speakers.models import EventSpeaker
+
+
+class EventKind(enum.StrEnum):
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+    HYBRID = "hybrid"
+
+
+class EventStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class RegistrationState(enum.StrEnum):
+    """Whether the event takes registrations at a given time, and if not, why."""
+
+    OPEN = "open"
+    NOT_YET_OPEN = "not_yet_open"
+    CLOSED = "closed"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Event(db.Model):
+    """A dated event: online, in person or hybrid."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, "event_kind"), default=EventKind.ONLINE)
+    status: Mapped[EventStatus] = mapped_column(
+        str_enum(EventStatus, "event_status"), default=EventStatus.DRAFT, index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    venue: Mapped[str] = mapped_column(String(300), default="")
+    capacity: Mapped[int | None]
+    waitlist_enabled: Mapped[bool] = mapped_column(default=True)
+    registration_opens_at: Mapped[datetime | None]
+    registration_closes_at: Mapped[datetime | None]
+    connection_url: Mapped[str] = mapped_column(String(500), default="")
+    connection_url_public: Mapped[bool] = mapped_column(default=False)
+    # Raised on every change of time or link, so calendars replace the invite they hold.
+    ics_sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    speaker_links: Mapped[list[EventSpeaker]] = relationship(
+        back_populates="event",
+        order_by="EventSpeaker.position",
+        cascade="all, delete-orphan",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Event {self.slug}>"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_online(self) -> bool:
+        return self.kind in (EventKind.ONLINE, EventKind.HYBRID)
+
+    @property
+    def public_connection_url(self) -> str | None:
+        """Return the video-conference URL only when the organiser chose to publish it."""
+        if self.connection_url_public and self.is_online and self.connection_url:
+            return self.connection_url
+        return None
+
+    def registration_state(self, now: datetime | None = None) -> RegistrationState:
+        """Tell whether registration is open at `now`, and if not, why."""
+        now = now or now_utc()
+        if self.status == EventStatus.CANCELLED:
+            return RegistrationState.CANCELLED
+        if now >= self.ends_at:
+            return RegistrationState.ENDED
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return RegistrationState.NOT_YET_OPEN
+        if self.registration_closes_at and now >= self.registration_closes_at:
+            return RegistrationState.CLOSED
+        return RegistrationState.OPEN
+
+
+def visible_events() -> Select[tuple[Event]]:
+    """Select the events the public may see: published or cancelled, never drafts."""
+    return select(Event).where(Event.status != EventStatus.DRAFT)
+
+
+def upcoming_events(now: datetime) -> Select[tuple[Event]]:
+    """Select public events not yet over, soonest first."""
+    return visible_events().where(Event.ends_at > now).order_by(Event.starts_at, Event.id)
+
+
+def past_events(now: datetime) -> Select[tuple[Event]]:
+    """Select public events already over, latest first."""
+    return visible_events().where(Event.ends_at <= now).order_by(Event.starts_at.desc(), Event.id)

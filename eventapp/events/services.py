@@ -1,0 +1,28 @@
+"""Reading events for the public pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import selectinload
+
+from eventapp.events.models import Event, past_events, upcoming_events, visible_events
+from eventapp.extensions import db
+from eventapp.speakers.models import EventSpeaker
+
+
+def _with_speakers(stmt):
+    return stmt.options(selectinload(Event.speaker_links).selectinload(EventSpeaker.speaker))
+
+
+def home_listing(now: datetime) -> tuple[list[Event], list[Event]]:
+    """Return the upcoming events, soonest first, and the past ones, latest first."""
+    upcoming = db.session.scalars(_with_speakers(upcoming_events(now))).all()
+    past = db.session.scalars(_with_speakers(past_events(now))).all()
+    return list(upcoming), list(past)
+
+
+def public_event(slug: str) -> Event | None:
+    """Return the public event with this slug and its speakers, or None."""
+    stmt = _with_speakers(visible_events().where(Event.slug == slug))
+    return db.session.scalars(stmt).first()

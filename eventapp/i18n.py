@@ -1,0 +1,70 @@
+"""Language choice and the French way of writing dates, times and durations."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time, get_timezone_location
+from flask import current_app, request
+from flask_babel import get_locale, gettext, ngettext
+
+NBSP = "\u00a0"
+
+
+def select_locale() -> str:
+    """Pick the language: the remembered choice first, then the browser's, then French."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+def format_clock(moment: datetime, locale: str | None = None) -> str:
+    """Write a time of day: "13 h 30" and "14 h" in French, "1:30 PM" in English."""
+    locale = locale or _locale()
+    if locale.startswith("fr"):
+        if moment.minute == 0:
+            return f"{moment.hour}{NBSP}h"
+        return f"{moment.hour}{NBSP}h{NBSP}{moment.minute:02d}"
+    return format_time(moment, "short", locale=locale)
+
+
+def format_day(moment: datetime, locale: str | None = None) -> str:
+    """Write a date in full: "jeudi 25 février 2021"."""
+    return format_date(moment, "full", locale=locale or _locale())
+
+
+def timezone_label(tz: ZoneInfo, locale: str | None = None) -> str:
+    """Name a time zone by its city: "heure de Paris"."""
+    city = get_timezone_location(tz, locale=locale or _locale(), return_city=True)
+    return gettext("heure de %(city)s", city=city)
+
+
+def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
+    """Write when something happens, in its own time zone.
+
+    "jeudi 25 février 2021, 13 h 30 – 14 h, heure de Paris"; the end date is written too when
+    the span crosses midnight.
+    """
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    text = f"{format_day(start)}, {format_clock(start)} – "
+    if end.date() != start.date():
+        text += f"{format_day(end)}, "
+    return f"{text}{format_clock(end)}, {timezone_label(tz)}"
+
+
+def format_duration(length: timedelta) -> str:
+    """Write a duration in hours and minutes: "30 minutes", "1 h 30"."""
+    minutes = int(length.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours == 0:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    if minutes == 0:
+        return ngettext("%(num)d heure", "%(num)d heures", hours)
+    return gettext("%(hours)d h %(minutes)02d", hours=hours, minutes=minutes)

@@ -1,0 +1,1 @@
+"""What every page shares: the organisation, the language switch, error pages."""

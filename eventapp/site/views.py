@@ -1,0 +1,56 @@
+"""Language switch and error pages."""
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException, NotFound
+
+from eventapp.extensions import db
+from eventapp.site.services import is_safe_next
+
+bp = Blueprint("site", __name__)
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Remember the chosen language in a cookie, then go back where the visitor was."""
+    if code not in current_app.config["LANGUAGES"]:
+        raise NotFound()
+    target = request.args.get("next")
+    response = make_response(redirect(target if is_safe_next(target) else "/", code=303))
+    response.set_cookie(
+        current_app.config["LANGUAGE_COOKIE"],
+        code,
+        max_age=ONE_YEAR,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+    )
+    return response
+
+
+def _error_page(error: HTTPException):
+    titles = {
+        400: gettext("Requête invalide"),
+        403: gettext("Accès refusé"),
+        404: gettext("Page introuvable"),
+        405: gettext("Méthode non autorisée"),
+        429: gettext("Trop de demandes"),
+        500: gettext("Erreur du serveur"),
+    }
+    code = error.code or 500
+    if code >= 500:
+        # The failed request may have left the transaction unusable; the page still needs it.
+        db.session.rollback()
+    return (
+        render_template(
+            "site/error.html", code=code, title=titles.get(code, gettext("Erreur"))
+        ),
+        code,
+    )
+
+
+def register_errorhandlers(app) -> None:
+    """Render every HTTP error, and any crash, in the site's layout."""
+    app.register_error_handler(HTTPException, _error_page)

@@ -1,0 +1,1 @@
+"""Speakers and the events they speak at."""

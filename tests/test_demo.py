@@ -1,0 +1,63 @@
+"""The demo loader: the seeds' launch webinar, loaded once however often it runs."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from eventapp.demo import LAUNCH_SLUG, load_demo, next_thursday
+from eventapp.events.models import Event
+from eventapp.extensions import db
+from eventapp.site.models import Organisation
+from eventapp.speakers.models import EventSpeaker, Speaker
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_places_the_launch_next_thursday_at_13_30_paris(app):
+    event = load_demo(now=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    assert event.slug == LAUNCH_SLUG
+    assert event.starts_at == datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
+    assert event.ends_at == datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    assert [link.speaker.name for link in event.speaker_links] == [
+        "Mahel Coppey",
+        "Pascal Duforestel",
+        "Catherine Zuber",
+    ]
+    assert event.connection_url_public is False
+
+
+def test_as_published_keeps_the_2021_date(app):
+    event = load_demo(as_published=True)
+    assert event.starts_at == datetime(2021, 2, 25, 12, 30, tzinfo=UTC)
+
+
+def test_next_thursday_is_strictly_after_today():
+    assert next_thursday(datetime(2026, 11, 26).date()).isoformat() == "2026-12-03"
+    assert next_thursday(datetime(2026, 11, 25).date()).isoformat() == "2026-11-26"
+
+
+def test_loading_twice_duplicates_nothing(app, runner):
+    for _ in range(2):
+        result = runner.invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+    assert (count(Event), count(Speaker), count(EventSpeaker), count(Organisation)) == (1, 3, 3, 1)
+
+
+def test_if_empty_leaves_a_database_with_events_alone(app, runner):
+    runner.invoke(args=["demo"])
+    db.session.execute(db.delete(EventSpeaker))
+    db.session.commit()
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert "already has events" in result.output
+    assert count(EventSpeaker) == 0
+
+
+def test_the_demo_page_shows_the_launch_with_its_three_speakers(client, runner):
+    runner.invoke(args=["demo"])
+    html = client.get(f"/events/{LAUNCH_SLUG}").get_data(as_text=True)
+    for name in ("Mahel Coppey", "Pascal Duforestel", "Catherine Zuber"):
+        assert name in html
+    assert "Présidente du RTES" in html
+    assert "visio.example.org" not in html

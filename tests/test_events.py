@@ -1,0 +1,133 @@
+"""Public event pages: listing, details, French dates, the connection link kept secret."""
+
+from datetime import UTC, datetime, timedelta
+
+from eventapp.events.models import EventKind, EventStatus, RegistrationState
+from eventapp.models import now_utc
+from tests.factories import add_speaker, make_event, make_speaker
+
+
+def page(client, url, lang="fr"):
+    response = client.get(url, headers={"Accept-Language": lang})
+    return response, response.get_data(as_text=True).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def test_home_lists_upcoming_events_soonest_first_then_past_ones(client):
+    now = now_utc()
+    make_event(title="Later", starts_at=now + timedelta(days=20))
+    make_event(title="Sooner", starts_at=now + timedelta(days=2))
+    make_event(title="Long ago", starts_at=now - timedelta(days=30))
+    make_event(title="Draft", starts_at=now + timedelta(days=3), status=EventStatus.DRAFT)
+    _, html = page(client, "/")
+    assert html.index("Sooner") < html.index("Later") < html.index("Passés") < html.index("Long ago")
+    assert "Draft" not in html
+
+
+def test_event_page_shows_french_date_duration_format_and_speakers_in_order(client):
+    event = make_event(
+        slug="lancement",
+        title="Lancement du kit",
+        starts_at=datetime(2021, 2, 25, 12, 30, tzinfo=UTC),
+        description="Un **kit** de fiches.",
+    )
+    second, first = make_speaker(name="Pascal Duforestel"), make_speaker(name="Mahel Coppey")
+    add_speaker(event, second, position=2)
+    add_speaker(event, first, position=1, role="moderator")
+    response, html = page(client, "/events/lancement")
+    assert response.status_code == 200
+    assert "jeudi 25 février 2021, 13 h 30 – 14 h, heure de Paris" in html
+    assert "30 minutes" in html
+    assert "En ligne (visioconférence)" in html
+    assert "<strong>kit</strong>" in html
+    assert html.index("Mahel Coppey") < html.index("Pascal Duforestel")
+    assert "Animation" in html
+
+
+def test_event_page_in_english(client):
+    make_event(slug="launch", starts_at=datetime(2021, 2, 25, 12, 30, tzinfo=UTC))
+    _, html = page(client, "/events/launch", lang="en")
+    assert '<html lang="en">' in html
+    assert "Thursday, February 25, 2021, 1:30 PM – 2:00 PM, Paris time" in html
+    assert "Online (video conference)" in html
+
+
+def test_dates_are_right_on_both_sides_of_a_dst_change(client):
+    # Paris moves from UTC+1 to UTC+2 on 28 March 2021 at 02:00.
+    make_event(slug="winter", starts_at=datetime(2021, 3, 27, 12, 30, tzinfo=UTC))
+    make_event(slug="summer", starts_at=datetime(2021, 3, 29, 11, 30, tzinfo=UTC))
+    assert "samedi 27 mars 2021, 13 h 30 – 14 h" in page(client, "/events/winter")[1]
+    assert "lundi 29 mars 2021, 13 h 30 – 14 h" in page(client, "/events/summer")[1]
+
+
+def test_an_event_in_another_timezone_is_shown_in_its_own(client):
+    make_event(
+        slug="toronto",
+        starts_at=datetime(2021, 6, 1, 13, 0, tzinfo=UTC),
+        timezone="America/Toronto",
+    )
+    assert "9 h – 9 h 30, heure de Toronto" in page(client, "/events/toronto")[1]
+
+
+def test_drafts_and_unknown_slugs_are_not_found_in_the_site_layout(client):
+    make_event(slug="brouillon", status=EventStatus.DRAFT)
+    for url in ("/events/brouillon", "/events/nope"):
+        response, html = page(client, url)
+        assert response.status_code == 404
+        assert "Page introuvable" in html
+        assert 'class="site-footer"' in html
+
+
+def test_connection_url_is_never_on_a_public_page_unless_made_public(client):
+    hidden = make_event(slug="hidden", connection_url="https://visio.example.org/room-hidden")
+    shown = make_event(
+        slug="shown",
+        connection_url="https://visio.example.org/room-shown",
+        connection_url_public=True,
+    )
+    add_speaker(hidden, make_speaker())
+    pages = "".join(
+        page(client, url, lang)[1]
+        for url in ("/", "/speakers", "/events/hidden", "/events/shown")
+        for lang in ("fr", "en")
+    )
+    assert "room-hidden" not in pages
+    assert f'href="{shown.connection_url}"' in page(client, "/events/shown")[1]
+
+
+def test_public_link_is_not_shown_for_an_in_person_event(client):
+    make_event(
+        slug="salle",
+        kind=EventKind.IN_PERSON,
+        venue="Lille",
+        connection_url="https://visio.example.org/room-salle",
+        connection_url_public=True,
+    )
+    assert "room-salle" not in page(client, "/events/salle")[1]
+
+
+def test_registration_state_follows_the_window_and_the_event(app):
+    now = now_utc()
+    event = make_event(
+        starts_at=now + timedelta(days=5),
+        registration_opens_at=now + timedelta(days=1),
+        registration_closes_at=now + timedelta(days=4),
+    )
+    assert event.registration_state(now) == RegistrationState.NOT_YET_OPEN
+    assert event.registration_state(now + timedelta(days=2)) == RegistrationState.OPEN
+    assert event.registration_state(now + timedelta(days=4)) == RegistrationState.CLOSED
+    event.registration_closes_at = None
+    assert event.registration_state(now + timedelta(days=6)) == RegistrationState.ENDED
+    event.status = EventStatus.CANCELLED
+    assert event.registration_state(now + timedelta(days=2)) == RegistrationState.CANCELLED
+
+
+def test_closed_registration_is_said_on_the_page(client):
+    now = now_utc()
+    make_event(slug="closed", registration_closes_at=now - timedelta(hours=1))
+    assert "Les inscriptions sont closes." in page(client, "/events/closed")[1]
+    assert "Registration is closed." in page(client, "/events/closed", "en")[1]
+
+
+def test_cancelled_event_says_so(client):
+    make_event(slug="off", status=EventStatus.CANCELLED)
+    assert "Cet événement est annulé." in page(client, "/events/off")[1]
