@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request
 
 from eventapp import config as default_config
-from eventapp.extensions import babel, csrf, db, migrate
+from eventapp.extensions import babel, csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     import_models()
 

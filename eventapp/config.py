@@ -29,3 +29,8 @@ ORGANISATION = {
     "social_handle": "",
     "email": "",
 }
+
+# Rate limits of public forms. memory:// is per process: with several processes or hosts, use a
+# shared store such as "redis://redis.internal:6379/0".
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
