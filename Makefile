@@ -11,6 +11,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard eventapp/translations/*/LC_MESSAGES/
 run: install translations instance/config.py  ## set up everything, then serve the demo
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
+	$(FLASK) users demo-login
 	$(FLASK) dev
 
 test: install translations  ## the whole suite, on SQLite and on a throwaway PostgreSQL server

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request
 
 from eventapp import config as default_config
-from eventapp.extensions import babel, csrf, db, limiter, migrate
+from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     refuse_default_secret(app)
+    secure_cookies(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -49,35 +50,81 @@ def refuse_default_secret(app: Flask) -> None:
         )
 
 
+def secure_cookies(app: Flask) -> None:
+    """Send the session cookies over HTTPS only when the site is on HTTPS (or SECURE_COOKIES)."""
+    secure = app.config.get("SECURE_COOKIES")
+    if secure is None:
+        secure = str(app.config["SITE_URL"]).startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = bool(secure)
+    app.config["REMEMBER_COOKIE_SECURE"] = bool(secure)
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+
+
 def register_extensions(app: Flask) -> None:
     """Bind the extensions to this app."""
     from eventapp.i18n import select_locale
+    from eventapp.outbox.relay import mail
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    mail.init_app(app)
     import_models()
+    watch_public_content()
 
 
 def import_models() -> None:
     """Import every model module so that the metadata is whole (migrations, create_all)."""
+    import eventapp.admin.models  # noqa: F401
+    import eventapp.auth.models  # noqa: F401
     import eventapp.events.models  # noqa: F401
+    import eventapp.kits.models  # noqa: F401
+    import eventapp.outbox.models  # noqa: F401
+    import eventapp.press.models  # noqa: F401
+    import eventapp.registrations.models  # noqa: F401
     import eventapp.site.models  # noqa: F401
     import eventapp.speakers.models  # noqa: F401
 
 
+def watch_public_content() -> None:
+    """Name the models whose changes must refresh the cached public pages."""
+    from eventapp.events.models import Event
+    from eventapp.site.models import Organisation
+    from eventapp.site.pagecache import watch
+    from eventapp.speakers.models import EventSpeaker, Speaker
+
+    watch(Event, Speaker, EventSpeaker, Organisation)
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount each domain's pages."""
+    from eventapp.admin.photos import bp as speaker_photos_bp
+    from eventapp.admin.views import bp as admin_bp
+    from eventapp.auth.views import bp as auth_bp
     from eventapp.events.views import bp as events_bp
+    from eventapp.ics.views import bp as ics_bp
+    from eventapp.kits.views import bp as kits_bp
+    from eventapp.press.views import bp as press_bp
+    from eventapp.registrations.views import bp as registrations_bp
     from eventapp.site.views import bp as site_bp
     from eventapp.site.views import register_errorhandlers
     from eventapp.speakers.views import bp as speakers_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(kits_bp)
+    # /events/<slug>.ics wins over events.detail whatever the order: werkzeug prefers the rule
+    # with the static ".ics" part.
+    app.register_blueprint(ics_bp)
     app.register_blueprint(speakers_bp)
+    app.register_blueprint(press_bp)
+    app.register_blueprint(registrations_bp)
+    app.register_blueprint(speaker_photos_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
     register_errorhandlers(app)
 
 
@@ -85,13 +132,14 @@ def register_template_helpers(app: Flask) -> None:
     """Give templates the filters and values every page uses."""
     from flask_babel import get_locale
 
-    from eventapp.i18n import format_duration, format_span
+    from eventapp.i18n import format_clock, format_duration, format_span
     from eventapp.markup import render_markdown
     from eventapp.site.services import current_organisation
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["format_span"] = format_span
     app.jinja_env.globals["format_duration"] = format_duration
+    app.jinja_env.globals["format_clock"] = format_clock
 
     @app.context_processor
     def page_context() -> dict[str, Any]:
@@ -105,8 +153,16 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add each domain's commands to the flask CLI."""
+    from eventapp.auth.cli import users_group
     from eventapp.demo import demo_command
+    from eventapp.kits.cli import kits_group
+    from eventapp.outbox.cli import mail_sink_command, outbox_group, worker_command
     from eventapp.site.cli import dev_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(kits_group)
     app.cli.add_command(dev_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(mail_sink_command)

@@ -19,6 +19,10 @@ WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session: long forms d
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Cookies sent over HTTPS only (session, sign-in, language): None decides from SITE_URL (https:
+# yes), so production behind TLS gets them and a local http:// run still works; True or False
+# forces it. create_app sets SESSION_COOKIE_SECURE and REMEMBER_COOKIE_SECURE from it.
+SECURE_COOKIES = None
 
 # The organisation that runs the site, shown in the footer, mails and invites.
 ORGANISATION = {
@@ -34,3 +38,69 @@ ORGANISATION = {
 # shared store such as "redis://redis.internal:6379/0".
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
+
+# Mail (Flask-Mail). The default is the development sink that `flask dev` starts
+# (`flask mail-sink`, .eml files in instance/mail/); point these at a real relay in production.
+MAIL_SERVER = "127.0.0.1"
+MAIL_PORT = 8025
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME = None
+MAIL_PASSWORD = None  # instance/config.py or EVENTAPP_MAIL_PASSWORD
+MAIL_DEFAULT_SENDER = "no-reply@example.org"  # From; named after the organisation
+MAIL_REPLY_TO = ""  # Reply-To when a mail sets none; empty: the organisation's address
+MAIL_SINK_FOLDER = "mail"  # where `flask mail-sink` keeps .eml files; relative to instance/
+
+# Outbox and worker (`flask worker`)
+OUTBOX_BATCH_SIZE = 100  # rows claimed at a time
+OUTBOX_LEASE_SECONDS = 300  # a claimed row goes back to the queue if its worker vanished this long
+OUTBOX_POLL_SECONDS = 2.0  # the worker's pause when nothing is due
+OUTBOX_MAX_ATTEMPTS = 8  # then the mail is marked failed
+OUTBOX_BACKOFF_BASE_SECONDS = 60  # first retry after this, then doubled each time
+OUTBOX_BACKOFF_MAX_SECONDS = 6 * 3600
+OUTBOX_SMTP_TIMEOUT_SECONDS = 30
+
+# Registration
+REGISTRATION_CATEGORIES = ["elu", "agent", "ess", "journaliste", "autre"]
+REGISTRATION_RATE_LIMIT = "10 per minute;100 per day"
+JOIN_OPENS_MINUTES_BEFORE = 30  # the connection link redirects from this long before the start
+
+# Data protection notice shown under every form that collects personal data.
+PRIVACY_CONTROLLER = ""  # defaults to the organisation's name
+PRIVACY_CONTACT = ""  # the address for data requests; defaults to the organisation's
+REGISTRATION_RETENTION_DAYS = 3 * 365  # after the event, then anonymised
+
+# Press room
+PRESS_INQUIRY_RATE_LIMIT = "5 per minute;30 per day"  # inquiry form posts, per client address
+PRESS_INQUIRY_MAX_MESSAGE_CHARS = 5000
+PRESS_UPLOAD_FOLDER = "uploads/press"  # release files; relative to the instance folder
+PRESS_MAX_ATTACHMENT_BYTES = 20_000_000  # a press kit PDF
+PRESS_MAX_IMAGE_BYTES = 5_000_000
+PRESS_PHONE_REGION = "FR"  # how a phone number without a country code is read (tel: links)
+
+# Request bodies, every form included; above the largest file a form takes (a 20 MB PDF), so
+# that the file's own check speaks first. Larger requests get the 413 page.
+MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+
+# Kits of sheets
+KIT_UPLOAD_FOLDER = "uploads/sheets"  # sheet PDFs; relative to the instance folder
+KIT_MAX_PDF_BYTES = 20_000_000
+KIT_SUBSCRIBE_RATE_LIMIT = "5 per minute;50 per day"  # kit subscription posts, per client address
+KIT_CONFIRM_VALID_HOURS = 72  # the double opt-in link; unconfirmed addresses are deleted after it
+KIT_CONFIRM_RESEND_MINUTES = 10  # at most one confirmation mail per address and kit this often
+KIT_FOLLOWUP_GRACE_HOURS = 7 * 24  # a sheet due longer ago than this is not announced by mail
+KIT_RELEASE_BATCH_SIZE = 2000  # subscribers read, and mails inserted, per batch
+
+# Back office (/admin). Sign-in attempts that fail count against two limits: per client address,
+# and per account typed (whatever the address it comes from). Store: RATELIMIT_STORAGE_URI.
+LOGIN_RATE_LIMIT_PER_IP = "20 per 15 minutes;100 per day"
+LOGIN_RATE_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+# argon2id cost of the organisers' password hashes (RFC 9106 "low memory" profile); a hash made
+# with other values is upgraded at the next sign-in.
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 64 * 1024
+ARGON2_PARALLELISM = 4
+# Speaker photos, re-encoded to WebP; the folder is relative to the instance folder.
+SPEAKER_PHOTO_FOLDER = "uploads/speakers"
+SPEAKER_PHOTO_MAX_BYTES = 10_000_000  # the upload, before it is shrunk
+SPEAKER_PHOTO_SIZE = 600  # the longest side of the stored photo, in pixels

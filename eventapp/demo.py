@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from eventapp.events.models import Event, EventKind, EventStatus
 from eventapp.extensions import db
+from eventapp.kits.demo import load_kit_demo
 from eventapp.models import now_utc
+from eventapp.press.models import PressContact, PressRelease
 from eventapp.site.models import Organisation
 from eventapp.speakers.models import EventSpeaker, Speaker, SpeakerRole
 
@@ -69,6 +71,93 @@ kit MunicipalESS de 2020. Une nouvelle fiche paraît chaque jeudi après le lanc
 """
 
 
+PRESS_CONTACT = {
+    "name": "Martin Besnier",
+    "role": "Contact presse",
+    "organisation": "RTES",
+    "email": "mbesnier@rtes.fr",
+    "phone": "07 81 50 06 46",
+    "social_handle": "@ReseauRTES",
+    "street": "La Grappe, 75 rue Léon Gambetta",
+    "postcode": "59000",
+    "city": "Lille",
+    "country": "France",
+    "is_default": True,
+}
+
+PRESS_RELEASE_SLUG = "lancement-kit-regionaless"
+PRESS_RELEASE_BODY = """\
+À quelques mois des élections régionales de juin 2021, le Réseau des collectivités
+territoriales pour une économie solidaire (RTES) publie le **kit RégionalESS**. Il s'adresse
+aux candidates et candidats, puis aux équipes qui prendront la tête des régions : comment
+faire de l'économie sociale et solidaire (ESS) une politique régionale à part entière ?
+
+## Une vingtaine de fiches pratiques
+
+Conçu sur le modèle du kit MunicipalESS paru en 2020, le kit rassemble une vingtaine de fiches
+courtes et concrètes, chacune appuyée sur des exemples de régions. Elles présentent :
+
+- les **premières clés** pour bâtir une politique volontariste et structurée ;
+- les **leviers propres aux régions** : planification, animation des territoires,
+  commande publique ;
+- la place de l'ESS dans les **politiques thématiques** : développement économique,
+  mobilité, formation professionnelle, agriculture.
+
+Une fiche paraît chaque jeudi à partir du lancement, jusqu'à la fin du mois de juin.
+
+## Un lancement en visioconférence
+
+Le kit est présenté lors d'un webinaire d'une demi-heure, avec **Mahel Coppey**, présidente du
+RTES, **Pascal Duforestel**, secrétaire du RTES et conseiller délégué à l'ESS en région
+Nouvelle-Aquitaine, et **Catherine Zuber**, vice-présidente du RTES et conseillère déléguée à
+l'ESS en région Grand Est.
+
+## Pourquoi les régions
+
+Emplois durables, cohésion sociale et territoriale, innovation sociale, engagement des
+habitantes et des habitants : l'ESS répond à des besoins de tous les jours. Pour un nombre
+croissant d'élus, c'est un modèle d'avenir pour la transition, la relocalisation des activités
+et la résilience des territoires. Reste à savoir comment s'y prendre : c'est l'objet du kit.
+
+## À propos du RTES
+
+Le RTES réunit plus de 145 collectivités (régions, départements, intercommunalités,
+communes) engagées pour l'ESS. Depuis 2001, il fait connaître les initiatives des
+territoires, les fait valoir auprès des institutions, aide les bonnes pratiques à circuler
+et cherche à améliorer les politiques publiques qui soutiennent l'ESS.
+"""
+
+
+def load_press_demo(event: Event) -> PressRelease:
+    """Add the launch's press release and its press contact where they are missing."""
+    contact = db.session.scalars(
+        select(PressContact).where(PressContact.email == PRESS_CONTACT["email"])
+    ).first()
+    if contact is None:
+        contact = PressContact(**PRESS_CONTACT)
+        db.session.add(contact)
+    release = db.session.scalars(
+        select(PressRelease).where(PressRelease.slug == PRESS_RELEASE_SLUG)
+    ).first()
+    if release is None:
+        release = PressRelease(
+            slug=PRESS_RELEASE_SLUG,
+            title="Le RTES lance le kit RégionalESS pour les futures équipes régionales",
+            summary="Une vingtaine de fiches pratiques pour aider les candidats et les futures "
+            "équipes régionales à soutenir l'économie sociale et solidaire, présentées en "
+            "visioconférence par trois élus du réseau.",
+            body=PRESS_RELEASE_BODY,
+            dateline_place="Lille",
+            dateline_date=date(2021, 2, 22),
+            published_at=datetime(2021, 2, 22, 9, 0, tzinfo=PARIS),
+            event=event,
+        )
+        db.session.add(release)
+    if contact not in release.contacts:
+        release.contacts.append(contact)
+    return release
+
+
 def next_thursday(today: date) -> date:
     """Return the first Thursday strictly after `today`."""
     return today + timedelta(days=(3 - today.weekday()) % 7 or 7)
@@ -119,6 +208,8 @@ def load_demo(now: datetime | None = None, as_published: bool = False) -> Event:
             event.speaker_links.append(
                 EventSpeaker(speaker=speaker, position=position, role=SpeakerRole.SPEAKER)
             )
+    load_press_demo(event)
+    load_kit_demo(event, now, as_published)
     db.session.flush()
     return event
 

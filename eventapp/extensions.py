@@ -5,6 +5,7 @@ import sqlite3
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -19,6 +20,8 @@ csrf = CSRFProtect()
 babel = Babel()
 # Limits are declared on the views that take public input; RATELIMIT_STORAGE_URI picks the store.
 limiter = Limiter(key_func=get_remote_address)
+# Organiser sessions for /admin; the user loader and the sign-in redirect live in auth/views.py.
+login_manager = LoginManager()
 
 
 @event.listens_for(Engine, "connect")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_location
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import get_locale, gettext, ngettext
 
 NBSP = "\u00a0"
@@ -14,6 +14,8 @@ NBSP = "\u00a0"
 
 def select_locale() -> str:
     """Pick the language: the remembered choice first, then the browser's, then French."""
+    if not has_request_context():  # a worker or a command: the caller forces the locale it needs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
     if chosen in languages:

@@ -1,5 +1,7 @@
 """Markdown written by organisers, rendered and sanitised before it reaches a page."""
 
+from functools import lru_cache
+
 import markdown
 import nh3
 from markupsafe import Markup
@@ -13,7 +15,13 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 
 def render_markdown(text: str | None) -> Markup:
     """Render Markdown to HTML that keeps no script, style or event handler."""
-    html = markdown.markdown(text or "", extensions=["sane_lists"], output_format="html")
+    return Markup(_sanitised_html(text or ""))  # noqa: S704 - sanitised below
+
+
+@lru_cache(maxsize=1024)
+def _sanitised_html(text: str) -> str:
+    # Pages render the same descriptions again and again: keep the result, keyed by the text.
+    html = markdown.markdown(text, extensions=["sane_lists"], output_format="html")
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -21,4 +29,4 @@ def render_markdown(text: str | None) -> Markup:
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)  # noqa: S704 - sanitised just above
+    return clean

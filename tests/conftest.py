@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from eventapp import create_app
 from eventapp.extensions import db
 from tests.pgserver import PostgresServer, find_pg_bin
+from tests.smtp import SmtpServer, use_smtp_server
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -86,9 +87,9 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_uri):
-    """An app bound to this test's database, with its app context pushed for the test."""
-    app = create_app(base_config(database_uri))
+def app(database_uri, tmp_path):
+    """An app bound to this test's database and its own instance folder, context pushed."""
+    app = create_app(base_config(database_uri), instance_path=str(tmp_path / "instance"))
     app.test_client_class = IsolatedClient
     with app.app_context():
         if database_uri.startswith("sqlite"):
@@ -106,3 +107,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp_server(request):
+    """A real SMTP server on loopback (tests/smtp.py); a test's `app` sends its mail there."""
+    server = SmtpServer().start()
+    if "app" in request.fixturenames:
+        use_smtp_server(request.getfixturevalue("app"), server)
+    yield server
+    server.stop()

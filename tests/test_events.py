@@ -131,3 +131,52 @@ def test_closed_registration_is_said_on_the_page(client):
 def test_cancelled_event_says_so(client):
     make_event(slug="off", status=EventStatus.CANCELLED)
     assert "Cet événement est annulé." in page(client, "/events/off")[1]
+
+
+def count_queries(app, action) -> int:
+    """Run `action` and return how many SQL statements it sent."""
+    from sqlalchemy import event as sa_event
+
+    from eventapp.extensions import db as database
+
+    statements = []
+
+    def record(*_args):
+        statements.append(1)
+
+    engine = database.engine
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_the_event_page_is_served_from_cache_until_something_changes(app, client):
+    from eventapp.extensions import db as database
+
+    event = make_event(slug="cached", title="Avant")
+    speaker = make_speaker(name="Mahel Coppey")
+    add_speaker(event, speaker)
+    first = count_queries(app, lambda: client.get("/events/cached"))
+    again = count_queries(app, lambda: client.get("/events/cached"))
+    assert again < first
+    assert again == 1  # only the check that nothing changed
+
+    speaker.name = "Mahel Coppey-Renommée"
+    database.session.commit()
+    assert "Mahel Coppey-Renommée" in page(client, "/events/cached")[1]
+    event.title = "Après"
+    database.session.commit()
+    assert "<h1>Après</h1>" in page(client, "/events/cached")[1]
+
+
+def test_the_cached_page_follows_the_registration_window(app, client):
+    from eventapp.extensions import db as database
+
+    event = make_event(slug="window")
+    assert "Je m'inscris" in page(client, "/events/window")[1]
+    event.registration_closes_at = now_utc() - timedelta(minutes=1)
+    database.session.commit()
+    assert "Les inscriptions sont closes." in page(client, "/events/window")[1]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, Select, String, Text, select
+from sqlalchemy import JSON, CheckConstraint, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventapp.extensions import db
@@ -15,6 +16,9 @@ from eventapp.models import now_utc, str_enum
 
 if TYPE_CHECKING:
     from eventapp.speakers.models import EventSpeaker
+
+
+DEFAULT_REMINDER_OFFSETS = (24 * 60, 60)  # a day and an hour before
 
 
 class EventKind(enum.StrEnum):
@@ -67,6 +71,10 @@ class Event(db.Model):
     registration_closes_at: Mapped[datetime | None]
     connection_url: Mapped[str] = mapped_column(String(500), default="")
     connection_url_public: Mapped[bool] = mapped_column(default=False)
+    # Minutes before the start at which confirmed registrants get a reminder.
+    reminder_offsets: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_OFFSETS)
+    )
     # Raised on every change of time or link, so calendars replace the invite they hold.
     ics_sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -98,14 +106,31 @@ class Event(db.Model):
 
     def registration_state(self, now: datetime | None = None) -> RegistrationState:
         """Tell whether registration is open at `now`, and if not, why."""
-        now = now or now_utc()
+        return self.window().state(now or now_utc())
+
+    def window(self) -> RegistrationWindow:
+        return RegistrationWindow(
+            self.status, self.ends_at, self.registration_opens_at, self.registration_closes_at
+        )
+
+
+@dataclass(frozen=True)
+class RegistrationWindow:
+    """What decides whether an event takes registrations, apart from the event itself."""
+
+    status: EventStatus
+    ends_at: datetime
+    opens_at: datetime | None
+    closes_at: datetime | None
+
+    def state(self, now: datetime) -> RegistrationState:
         if self.status == EventStatus.CANCELLED:
             return RegistrationState.CANCELLED
         if now >= self.ends_at:
             return RegistrationState.ENDED
-        if self.registration_opens_at and now < self.registration_opens_at:
+        if self.opens_at and now < self.opens_at:
             return RegistrationState.NOT_YET_OPEN
-        if self.registration_closes_at and now >= self.registration_closes_at:
+        if self.closes_at and now >= self.closes_at:
             return RegistrationState.CLOSED
         return RegistrationState.OPEN
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from eventapp.events.models import Event, past_events, upcoming_events, visible_events
 from eventapp.extensions import db
@@ -23,6 +23,8 @@ def home_listing(now: datetime) -> tuple[list[Event], list[Event]]:
 
 
 def public_event(slug: str) -> Event | None:
-    """Return the public event with this slug and its speakers, or None."""
-    stmt = _with_speakers(visible_events().where(Event.slug == slug))
-    return db.session.scalars(stmt).first()
+    """Return the public event with this slug and its speakers, in one query, or None."""
+    stmt = visible_events().where(Event.slug == slug).options(
+        joinedload(Event.speaker_links).joinedload(EventSpeaker.speaker)
+    )
+    return db.session.scalars(stmt).unique().first()

@@ -6,31 +6,48 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from eventapp.outbox.sink import uses_local_sink
+
 HOST, PORT = "127.0.0.1", 5000
 
-# Each extra process `flask dev` starts beside the web server, as (name, argv) pairs.
+# Each extra process `flask dev` starts beside the web server, as (name, argv) pairs, or
+# (name, argv, wanted) where wanted(config) tells whether this installation needs it.
 # Domains that need a background process locally (mail sink, worker) append to this list.
-DEV_PROCESSES: list[tuple[str, list[str]]] = []
+DEV_PROCESSES: list[tuple[str, list[str]] | tuple[str, list[str], Callable[[Any], bool]]] = []
 
 
 def _flask(*args: str) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "eventapp", *args]
 
 
+# The sink only while no real relay is configured; it starts first so the worker finds it.
+DEV_PROCESSES.append(
+    ("mail sink (each mail kept in instance/mail/)", _flask("mail-sink"), uses_local_sink)
+)
+DEV_PROCESSES.append(("worker (sends the mail outbox, runs scheduled jobs)", _flask("worker")))
+
+
 @click.command("dev")
 @with_appcontext
 def dev_command() -> None:
     """Start the web server and its helpers locally; Ctrl-C stops them all."""
-    processes = [subprocess.Popen(argv) for _name, argv in DEV_PROCESSES]
+    wanted = [
+        (name, argv)
+        for name, argv, *when in DEV_PROCESSES
+        if not when or when[0](current_app.config)
+    ]
+    processes = [subprocess.Popen(argv) for _name, argv in wanted]
     processes.append(subprocess.Popen(_flask("run", "--host", HOST, "--port", str(PORT))))
     click.echo("")
     click.secho(f"  eventapp is running: open http://{HOST}:{PORT}/", bold=True)
-    for name, _argv in DEV_PROCESSES:
+    for name, _argv in wanted:
         click.echo(f"  also running: {name}")
     click.echo(f"  database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo("  stop everything with Ctrl-C\n")

@@ -18,3 +18,12 @@ class Organisation(db.Model):
     website: Mapped[str] = mapped_column(String(300), default="")
     social_handle: Mapped[str] = mapped_column(String(100), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ContentVersion(db.Model):
+    """One counter, raised by every change to what public pages show (see site/pagecache.py)."""
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

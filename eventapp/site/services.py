@@ -1,5 +1,7 @@
 """Look-ups every page needs."""
 
+from urllib.parse import urlsplit
+
 from flask import current_app, g
 from sqlalchemy import select
 
@@ -20,3 +22,12 @@ def is_safe_next(target: str | None) -> bool:
     if not target or not target.startswith("/") or target.startswith("//"):
         return False
     return "\\" not in target and not any(ord(c) < 32 for c in target)
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """Build a full URL on SITE_URL, inside a request or not (mails, jobs, invites)."""
+    site = urlsplit(current_app.config["SITE_URL"])
+    adapter = current_app.url_map.bind(
+        site.netloc, script_name=site.path or "/", url_scheme=site.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -1,0 +1,1 @@
+"""The organisers' back office under /admin."""

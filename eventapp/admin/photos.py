@@ -1,0 +1,133 @@
+"""Speaker photos: checked by opening them, re-encoded small, without metadata; served publicly.
+
+What an organiser uploads is never served as it came: Pillow must decode it as a JPEG, PNG,
+WebP or GIF picture, which is then turned the right way up, shrunk to fit SPEAKER_PHOTO_SIZE
+pixels, copied pixel by pixel into a new image (no EXIF, GPS, XMP or ICC data survives) and
+stored as WebP under a random name.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import tempfile
+import warnings
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import Blueprint, Response, abort, current_app, send_from_directory
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from eventapp.speakers.models import Speaker
+
+ACCEPTED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF"]
+STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
+WEBP_QUALITY = 82
+
+bp = Blueprint("speaker_photos", __name__)
+
+
+class PhotoRejected(ValueError):
+    """A file that is not a readable picture, or too large; the message is for the organiser."""
+
+
+def photo_folder() -> Path:
+    """Return the folder of speaker photos (SPEAKER_PHOTO_FOLDER, in the instance folder)."""
+    return Path(current_app.instance_path, current_app.config["SPEAKER_PHOTO_FOLDER"])
+
+
+def photo_path(name: str) -> Path:
+    """Return where a stored photo lives; refuse any name we did not generate."""
+    if not STORED_NAME.match(name):
+        raise ValueError(f"not a stored photo name: {name!r}")
+    return photo_folder() / name
+
+
+def _read_bounded(stream: BinaryIO) -> bytes:
+    limit = current_app.config["SPEAKER_PHOTO_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise PhotoRejected(
+            _l(
+                "La photo dépasse la taille maximale de %(size)s Mo.",
+                size=format_decimal(round(limit / 1_000_000, 1)),
+            )
+        )
+    if not data:
+        raise PhotoRejected(_l("Le fichier est vide."))
+    return data
+
+
+def clean_photo(data: bytes) -> bytes:
+    """Decode a picture and return it re-encoded as a small WebP without any metadata."""
+    size = current_app.config["SPEAKER_PHOTO_SIZE"]
+    try:
+        with warnings.catch_warnings():
+            # A huge canvas in a small file is a decompression bomb: refuse it.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as opened:
+                opened.seek(0)  # an animated GIF gives its first frame
+                opened.load()  # decode it all now: a truncated file fails here
+                image = ImageOps.exif_transpose(opened)  # the right way up before EXIF goes
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            OSError, SyntaxError, ValueError, EOFError) as error:
+        raise PhotoRejected(
+            _l("Ce fichier n'est pas une image JPEG, PNG, WebP ou GIF lisible.")
+        ) from error
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image = image.convert("RGBA" if has_alpha else "RGB")
+    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    # A new image from the bare pixels: nothing of the file's metadata can follow.
+    bare = Image.frombytes(image.mode, image.size, image.tobytes())
+    output = io.BytesIO()
+    bare.save(output, format="WEBP", quality=WEBP_QUALITY)
+    return output.getvalue()
+
+
+def _write(data: bytes) -> str:
+    folder = photo_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = secrets.token_hex(16) + ".webp"
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, folder / name)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return name
+
+
+def set_speaker_photo(speaker: Speaker, stream: BinaryIO) -> str | None:
+    """Store a cleaned copy of the upload as the speaker's photo; add, never commit.
+
+    Return the name of the photo it replaces, for the caller to remove once its commit succeeded.
+    """
+    cleaned = clean_photo(_read_bounded(stream))
+    previous = speaker.photo_filename
+    speaker.photo_filename = _write(cleaned)
+    return previous
+
+
+def remove_photo_file(name: str | None) -> None:
+    """Delete a stored photo that nothing points to any more."""
+    if name and STORED_NAME.match(name):
+        photo_path(name).unlink(missing_ok=True)
+
+
+@bp.get("/speakers/photos/<name>")
+def photo(name: str) -> Response:
+    """Send a speaker's photo; names are random and never reused, so it may be cached for good."""
+    if not STORED_NAME.match(name):
+        abort(404)
+    response = send_from_directory(
+        photo_folder(), name, mimetype="image/webp", max_age=365 * 24 * 3600
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -1,0 +1,293 @@
+"""The back office's own reading and writing: the audit log, counts, and the daily chart."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import joinedload
+
+from eventapp.admin.models import AuditLog
+from eventapp.events.models import Event, EventStatus
+from eventapp.extensions import db
+from eventapp.kits.models import Sheet
+from eventapp.models import now_utc
+from eventapp.registrations.models import Registration, RegistrationStatus
+
+# --- audit log --------------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    return value
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """Return the values of some attributes, ready to be compared and stored as JSON."""
+    return {name: _json_value(getattr(obj, name)) for name in fields}
+
+
+def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Return {field: [old, new]} for the fields whose value differs."""
+    return {name: [before[name], after[name]] for name in before if before[name] != after.get(name)}
+
+
+def record(
+    action: str,
+    target: Any = None,
+    *,
+    label: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditLog:
+    """Add an audit entry for a change made by the signed-in organiser; add and flush."""
+    user = current_user if has_request_context() and current_user.is_authenticated else None
+    if target is not None and getattr(target, "id", None) is None:
+        db.session.flush()  # a new row gets its id
+    entry_details = _json_value(dict(details or {}))
+    if label is not None:
+        entry_details["label"] = label
+    entry = AuditLog(
+        at=now or now_utc(),
+        user_id=user.id if user is not None else None,
+        user_email=user.email if user is not None else "",
+        action=action,
+        target_type=_target_type(target),
+        target_id=getattr(target, "id", None),
+        details=entry_details,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _target_type(target: Any) -> str:
+    if target is None:
+        return ""
+    return str(getattr(target, "__tablename__", type(target).__name__.lower()))
+
+
+def audit_entries(action_prefix: str = "") -> Select[tuple[AuditLog]]:
+    """Select the audit entries, newest first, optionally those of one area ("event.")."""
+    stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    if action_prefix:
+        stmt = stmt.where(func.substr(AuditLog.action, 1, len(action_prefix)) == action_prefix)
+    return stmt
+
+
+# --- registration counts ----------------------------------------------------------------------
+
+
+def _count_when(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def registration_counts_query() -> Any:
+    """Return a subquery of counts per event: confirmed, waitlisted, cancelled, joined, total."""
+    return (
+        select(
+            Registration.event_id.label("event_id"),
+            _count_when(Registration.status == RegistrationStatus.CONFIRMED).label("confirmed"),
+            _count_when(Registration.status == RegistrationStatus.WAITLISTED).label("waitlisted"),
+            _count_when(Registration.status == RegistrationStatus.CANCELLED).label("cancelled"),
+            _count_when(Registration.first_joined_at.is_not(None)).label("joined"),
+            func.count().label("total"),
+        )
+        .group_by(Registration.event_id)
+        .subquery("registration_counts")
+    )
+
+
+@dataclass
+class Counts:
+    confirmed: int = 0
+    waitlisted: int = 0
+    cancelled: int = 0
+    joined: int = 0
+    total: int = 0
+
+    def fill_rate(self, capacity: int | None) -> float | None:
+        """Return the share of seats taken (0 to 1), or None without a capacity."""
+        if not capacity:
+            return None
+        return min(self.confirmed / capacity, 1.0)
+
+
+def _counts(row: Any) -> Counts:
+    if row is None or row.total is None:
+        return Counts()
+    return Counts(
+        int(row.confirmed), int(row.waitlisted), int(row.cancelled), int(row.joined), int(row.total)
+    )
+
+
+def event_counts(event: Event) -> Counts:
+    """Count an event's registrations by status, and those who joined, in one query."""
+    counts = registration_counts_query()
+    row = db.session.execute(select(counts).where(counts.c.event_id == event.id)).first()
+    return _counts(row)
+
+
+def events_with_counts(stmt: Select[tuple[Event]]) -> Select[Any]:
+    """Add each event's registration counts to a select of events (one query, no N+1)."""
+    counts = registration_counts_query()
+    return stmt.outerjoin(counts, counts.c.event_id == Event.id).add_columns(
+        counts.c.confirmed, counts.c.waitlisted, counts.c.cancelled, counts.c.joined, counts.c.total
+    )
+
+
+def rows_with_counts(rows: Iterable[Any]) -> list[tuple[Event, Counts]]:
+    """Turn the rows of events_with_counts into (event, Counts) pairs."""
+    return [(row[0], _counts(row)) for row in rows]
+
+
+def upcoming_for_dashboard(now: datetime, limit: int = 8) -> list[tuple[Event, Counts]]:
+    """Return the events not over yet (drafts included, cancelled ones not), soonest first."""
+    stmt = (
+        select(Event)
+        .where(Event.ends_at > now, Event.status != EventStatus.CANCELLED)
+        .order_by(Event.starts_at, Event.id)
+        .limit(limit)
+    )
+    return rows_with_counts(db.session.execute(events_with_counts(stmt)))
+
+
+def next_sheet_releases(now: datetime, limit: int = 5) -> list[Sheet]:
+    """Return the next scheduled sheets of every kit with their kit, soonest first."""
+    return list(
+        db.session.scalars(
+            select(Sheet)
+            .options(joinedload(Sheet.kit))
+            .where(Sheet.release_at > now)
+            .order_by(Sheet.release_at, Sheet.id)
+            .limit(limit)
+        )
+    )
+
+
+# --- registrations per day (the chart) --------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    day: date
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass
+class DailyChart:
+    """A bar chart of registrations per day, laid out for a server-rendered SVG."""
+
+    days: list[tuple[date, int]]
+    bars: list[Bar]
+    width: int
+    height: int
+    top: int  # the value of the highest grid line
+    plot_left: int
+    plot_bottom: int
+
+    @property
+    def total(self) -> int:
+        return sum(count for _day, count in self.days)
+
+    @property
+    def busiest(self) -> tuple[date, int] | None:
+        return max(self.days, key=lambda item: item[1]) if self.days else None
+
+
+def registrations_per_day(event: Event) -> list[tuple[date, int]]:
+    """Count the registrations made each day, in the event's time zone, days without any too."""
+    created = db.session.scalars(
+        select(Registration.created_at).where(Registration.event_id == event.id)
+    )
+    per_day = Counter(moment.astimezone(event.tz).date() for moment in created)
+    if not per_day:
+        return []
+    first, last = min(per_day), max(per_day)
+    return [
+        (first + timedelta(days=offset), per_day.get(first + timedelta(days=offset), 0))
+        for offset in range((last - first).days + 1)
+    ]
+
+
+def _nice_top(value: int) -> int:
+    """Round a maximum up to 1, 2 or 5 times a power of ten, for a readable axis."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if value <= step * factor:
+                return step * factor
+        step *= 10
+
+
+def daily_chart(days: list[tuple[date, int]], width: int = 640, height: int = 220) -> DailyChart:
+    """Lay out one bar per day in a width × height drawing, with room for the axis labels."""
+    plot_left, plot_right, plot_top, plot_bottom = 48, width - 8, 12, height - 28
+    top = _nice_top(max((count for _day, count in days), default=0) or 1)
+    slot = (plot_right - plot_left) / max(len(days), 1)
+    bar_width = max(slot * 0.8, 1.0)
+    bars = []
+    for index, (day, count) in enumerate(days):
+        bar_height = (plot_bottom - plot_top) * count / top
+        bars.append(Bar(
+            day=day,
+            count=count,
+            x=round(plot_left + index * slot + (slot - bar_width) / 2, 2),
+            y=round(plot_bottom - bar_height, 2),
+            width=round(bar_width, 2),
+            height=round(bar_height, 2),
+        ))
+    return DailyChart(days, bars, width, height, top, plot_left, plot_bottom)
+
+
+# --- pages of a list --------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of a list, and what the page links need."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: Select[Any], page: int, per_page: int, *, rows: bool = False) -> Page:
+    """Return one page of a select (entities, or whole rows with `rows`), in two queries."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = list(result.all() if rows else result.scalars().all())
+    return Page(items, page, per_page, total)

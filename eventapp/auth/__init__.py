@@ -1,0 +1,1 @@
+"""Organiser accounts and signing in to the back office."""

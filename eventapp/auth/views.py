@@ -1,0 +1,125 @@
+"""Signing in to and out of the back office; sign-in attempts are throttled."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
+
+from eventapp.auth.forms import LoginForm, LogoutForm
+from eventapp.auth.services import authenticate, email_key, load_session_user
+from eventapp.extensions import db, limiter, login_manager
+from eventapp.site.services import is_safe_next
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+# A failed sign-in answers 401: only those count against the limits below.
+FAILED_LOGIN = 401
+
+
+@login_manager.user_loader
+def _load_user(session_id: str):
+    return load_session_user(session_id)
+
+
+@login_manager.unauthorized_handler
+def redirect_to_login() -> Response:
+    """Send an anonymous visitor to the sign-in page, remembering the page they wanted."""
+    # A form post cannot be replayed after signing in: only a page is worth coming back to.
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=target))
+
+
+def _ip_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_IP"]
+
+
+def _account_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"]
+
+
+def _account_key() -> str:
+    # The address typed, known or not: guessing at one account is slowed down from any number
+    # of client addresses, and the limit says nothing about whether the account exists.
+    return "account:" + email_key(request.form.get("email", ""))[:254]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == FAILED_LOGIN
+
+
+def _landing(target: str | None) -> str:
+    return target if is_safe_next(target) else url_for("admin.dashboard")
+
+
+@bp.route("/admin/login", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"], key_func=get_remote_address, scope="login-ip",
+               deduct_when=_failed)
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, scope="login-account",
+               deduct_when=_failed)
+def login():
+    """Show the sign-in form; on POST, check the credentials with one message for any failure."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        if current_user.is_authenticated:
+            return redirect(_landing(form.next.data))
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("admin/login.html", form=form), status
+    user = authenticate(form.email.data, form.password.data)
+    if user is None:
+        db.session.rollback()
+        log.warning("failed sign-in for %r from %s", form.email.data[:254], request.remote_addr)
+        form.password.data = ""
+        return render_template(
+            "admin/login.html",
+            form=form,
+            refusal=gettext("Adresse mail ou mot de passe incorrect."),
+        ), FAILED_LOGIN
+    db.session.commit()
+    session.clear()  # nothing from before the sign-in carries over into the signed-in session
+    login_user(user)
+    return redirect(_landing(form.next.data), code=303)
+
+
+@bp.errorhandler(TooManyRequests)
+def too_many_attempts(error: TooManyRequests):
+    """Say that sign-in is paused, the same way whichever limit was reached."""
+    form = LoginForm()
+    form.next.data = request.form.get("next", "")
+    return render_template(
+        "admin/login.html",
+        form=form,
+        refusal=gettext(
+            "Trop de tentatives de connexion. Patientez quelques minutes avant de réessayer."
+        ),
+    ), 429
+
+
+@bp.post("/admin/logout")
+def logout():
+    """Sign out and forget the session."""
+    if not current_user.is_authenticated:
+        return redirect_to_login()
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        session.clear()
+        flash(gettext("Vous êtes déconnecté·e."), "success")
+    return redirect(url_for("auth.login"), code=303)

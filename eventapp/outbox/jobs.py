@@ -1,0 +1,94 @@
+"""The schedule the worker runs between deliveries: reminders, sheet releases, purges.
+
+A domain adds a job in its own `jobs.py`:
+
+    from eventapp.outbox.jobs import job
+
+    @job("reminders", every=timedelta(minutes=1))
+    def send_due_reminders(now: datetime) -> int:
+        ...  # enqueue what is due at `now`, flush, return how many; never commit
+
+and lists that module in JOB_MODULES below, so the worker imports it. Jobs must be idempotent
+(they run again after a restart, and several workers may run them): they find what is due with a
+query and make each side effect exactly-once through dedupe keys, never through memory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from eventapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Modules the worker imports so that their @job functions are registered.
+JOB_MODULES: list[str] = ["eventapp.registrations.jobs", "eventapp.kits.jobs"]
+
+JobFunction = Callable[[datetime], int]
+
+
+@dataclass
+class Job:
+    name: str
+    every: timedelta
+    run: JobFunction
+
+
+class JobRegistry:
+    """Named jobs and, per worker process, when each last ran."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.last_run: dict[str, datetime] = {}
+
+    def job(self, name: str, *, every: timedelta) -> Callable[[JobFunction], JobFunction]:
+        """Register `fn(now) -> int` to run every `every` in the worker."""
+
+        def register(fn: JobFunction) -> JobFunction:
+            self.jobs[name] = Job(name, every, fn)
+            return fn
+
+        return register
+
+    def due(self, now: datetime) -> list[Job]:
+        return [
+            job
+            for name, job in self.jobs.items()
+            if name not in self.last_run or now - self.last_run[name] >= job.every
+        ]
+
+    def run_due(self, now: datetime) -> dict[str, int | None]:
+        """Run each due job and commit after it; a failing job is logged and rolled back.
+
+        Return what each job reported, None for a failure.
+        """
+        results: dict[str, int | None] = {}
+        for job in self.due(now):
+            # Even a failing job waits its interval: a broken job must not spin the worker.
+            self.last_run[job.name] = now
+            try:
+                results[job.name] = job.run(now)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("job %s failed", job.name)
+                results[job.name] = None
+            else:
+                if results[job.name]:
+                    log.info("job %s: %s", job.name, results[job.name])
+        return results
+
+
+registry = JobRegistry()
+job = registry.job
+run_due_jobs = registry.run_due
+
+
+def import_job_modules(modules: list[str] | None = None) -> None:
+    """Import the modules that register jobs."""
+    for module in JOB_MODULES if modules is None else modules:
+        importlib.import_module(module)

@@ -1,0 +1,1 @@
+"""Press room: press releases, press contacts and the inquiries journalists send."""

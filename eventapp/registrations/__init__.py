@@ -1,0 +1,1 @@
+"""Registrations: the form, capacity and waiting list, the attendee space and personal links."""

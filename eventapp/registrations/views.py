@@ -1,0 +1,243 @@
+"""Registration form, attendee space (/r/<token>) and connection link (/j/<token>)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, gettext
+from sqlalchemy.exc import IntegrityError
+
+from eventapp.events import services as events
+from eventapp.events.models import RegistrationState
+from eventapp.extensions import db, limiter
+from eventapp.ics import services as ics
+from eventapp.models import now_utc
+from eventapp.registrations import services
+from eventapp.registrations.forms import UTM_FIELDS, ConfirmForm, EraseForm, RegistrationForm
+from eventapp.registrations.mails import invite
+from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
+from eventapp.registrations.tokens import find_by_token
+
+bp = Blueprint("registrations", __name__)
+
+
+@bp.after_request
+def keep_tokens_private(response: Response) -> Response:
+    """Personal links carry secrets: never send them on as a Referer, never cache them."""
+    if request.path.startswith(("/r/", "/j/")):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _public_event_or_404(slug: str):
+    event = events.public_event(slug)
+    if event is None:
+        abort(404)
+    return event
+
+
+def _registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+@bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@limiter.limit(_registration_limit, methods=["POST"])
+def new(slug: str):
+    """Show the registration form; on POST, register and send the mail."""
+    event = _public_event_or_404(slug)
+    now = now_utc()
+    state = event.registration_state(now)
+    form = RegistrationForm()
+    if request.method == "GET":
+        for name in UTM_FIELDS:
+            getattr(form, name).data = request.args.get(name, "")[:100]
+        form.referrer.data = (request.referrer or "")[:500]
+    if state != RegistrationState.OPEN:
+        return render_template("registrations/new.html", event=event, form=None, state=state), (
+            200 if request.method == "GET" else 409
+        )
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("registrations/new.html", event=event, form=form, state=state), status
+
+    applicant = services.Applicant(
+        full_name=form.full_name.data.strip(),
+        email=form.email.data,
+        organisation=(form.organisation.data or "").strip(),
+        category=form.category.data,
+        wants_followups=form.wants_followups.data,
+        locale=str(get_locale()),
+        utm=form.utm(),
+        referrer=form.referrer.data or "",
+    )
+    try:
+        services.register_attendee(event, applicant, now)
+        db.session.commit()
+    except services.RegistrationError as error:
+        db.session.rollback()
+        message = (
+            gettext("L'événement est complet.")
+            if isinstance(error, services.EventFull)
+            else gettext("Les inscriptions sont closes.")
+        )
+        return render_template(
+            "registrations/new.html", event=event, form=form, state=state, refusal=message
+        ), 409
+    except IntegrityError:
+        # Another request registered this address a moment ago; its mail is on its way.
+        db.session.rollback()
+    return redirect(url_for("registrations.done", slug=slug), code=303)
+
+
+@bp.get("/events/<slug>/register/done")
+def done(slug: str):
+    """Say the mail is on its way; the same page whether the address was new or not."""
+    event = _public_event_or_404(slug)
+    return render_template("registrations/done.html", event=event)
+
+
+def _registration_or_404(token: str, purpose: TokenPurpose) -> Registration:
+    registration = find_by_token(token, purpose)
+    if registration is None:
+        abort(Response(render_template("registrations/invalid_link.html"), status=404))
+    return registration
+
+
+@bp.get("/r/<token>")
+def space(token: str):
+    """The attendee space: status, event, links, and what the person can do."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    event = registration.event
+    join_url = url_for("registrations.join_from_space", token=token, _external=True)
+    return render_template(
+        "registrations/space.html",
+        registration=registration,
+        event=event,
+        token=token,
+        join_url=join_url,
+        google_url=ics.google_calendar_url(event, details_url=join_url),
+        outlook_url=ics.outlook_calendar_url(event, details_url=join_url),
+        form=ConfirmForm(),
+        erase_form=EraseForm(),
+    )
+
+
+@bp.post("/r/<token>/cancel")
+def cancel(token: str):
+    """Cancel the registration; a replayed request changes nothing."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_registration(registration)
+        db.session.commit()
+        flash(gettext("Votre inscription est annulée. Un mail vous le confirme."), "success")
+    except services.AlreadyCancelled:
+        db.session.rollback()
+        flash(gettext("Cette inscription était déjà annulée."), "error")
+    return redirect(url_for("registrations.space", token=token), code=303)
+
+
+@bp.post("/r/<token>/followups")
+def followups(token: str):
+    """Turn the follow-up mails on or off."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    wanted = request.form.get("wanted") == "1"
+    services.set_followups(registration, wanted)
+    db.session.commit()
+    flash(
+        gettext("Vous recevrez un mail pour chaque nouvelle fiche.")
+        if wanted
+        else gettext("Vous ne recevrez plus de mail pour les nouvelles fiches."),
+        "success",
+    )
+    return redirect(url_for("registrations.space", token=token), code=303)
+
+
+@bp.get("/r/<token>/data.json")
+def data(token: str):
+    """Download everything kept about this registration."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    body = json.dumps(services.personal_data(registration), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="mes-donnees.json"'},
+    )
+
+
+@bp.post("/r/<token>/erase")
+def erase(token: str):
+    """Anonymise the registration and drop its pending mails; every link stops working."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    form = EraseForm()
+    if not form.validate_on_submit():
+        flash(gettext("Cochez la case pour confirmer l'effacement de vos données."), "error")
+        return redirect(url_for("registrations.space", token=token) + "#effacer", code=303)
+    services.erase_registration(registration)
+    db.session.commit()
+    return redirect(url_for("registrations.erased"), code=303)
+
+
+@bp.get("/r/erased")
+def erased():
+    """Confirm that the data is gone."""
+    return render_template("registrations/erased.html")
+
+
+@bp.get("/r/<token>/invite.ics")
+def personal_invite(token: str):
+    """Download the personal invite, with the connection link of the attendee space."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    if registration.status != RegistrationStatus.CONFIRMED:
+        abort(404)
+    join_url = url_for("registrations.join_from_space", token=token, _external=True)
+    space_url = url_for("registrations.space", token=token, _external=True)
+    return Response(
+        invite(registration, join_url, space_url),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="invitation.ics"'},
+    )
+
+
+@bp.get("/j/<token>")
+def join(token: str):
+    """Send a confirmed registrant to the video conference, and record the click."""
+    registration = find_by_token(token, TokenPurpose.JOIN)
+    return _join(registration)
+
+
+@bp.get("/r/<token>/join")
+def join_from_space(token: str):
+    """The same as /j/, reached from the attendee space with its own secret."""
+    registration = find_by_token(token, TokenPurpose.MANAGE)
+    return _join(registration)
+
+
+def _join(registration: Registration | None):
+    if registration is None:
+        return render_template("registrations/invalid_link.html"), 404
+    event = registration.event
+    now = now_utc()
+    if registration.status != RegistrationStatus.CONFIRMED or event.status == "cancelled":
+        return render_template("registrations/join_refused.html", registration=registration, event=event), 403
+    opens_at = services.join_opens_at(event)
+    if now < opens_at or not event.connection_url:
+        return render_template("registrations/join_wait.html", event=event, opens_at=opens_at)
+    services.record_join(registration, now)
+    db.session.commit()
+    return redirect(event.connection_url, code=303)
