@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app eventapp
 STAMP := $(VENV)/.installed-stamp
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard eventapp/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite bench install translations extract-messages clean
+.PHONY: run test test-sqlite bench install translations e2e-tools extract-messages clean
 
 run: install translations instance/config.py  ## set up everything, then serve the demo
 	$(FLASK) db upgrade
@@ -14,15 +14,15 @@ run: install translations instance/config.py  ## set up everything, then serve t
 	$(FLASK) users demo-login
 	$(FLASK) dev
 
-test: install translations  ## the whole suite, on SQLite and on a throwaway PostgreSQL server
+test: install translations e2e-tools  ## the whole suite, on SQLite and on a throwaway PostgreSQL server
 	$(BIN)/pytest
 
-test-sqlite: install translations  ## the suite on SQLite only (quicker while working)
+test-sqlite: install translations e2e-tools  ## the suite on SQLite only (quicker while working)
 	$(BIN)/pytest -m "not postgres"
 
 bench: install translations  ## every benchmark in bench/, each printing its RESULT line
 	@for script in bench/*.py; do \
-		case $$script in bench/_*) continue;; esac; \
+		case $$script in bench/_*|bench/bare_*) continue;; esac; \
 		$(BIN)/python $$script || exit 1; \
 	done
 
@@ -34,6 +34,18 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(CATALOGS)
+
+# axe-core for the accessibility checks of tests/e2e, from the npm registry. Without npm the
+# browser tests skip locally; under CI=true a missing npm fails the run.
+E2E_TOOLS := tests/e2e/node_modules/.package-lock.json
+e2e-tools: $(E2E_TOOLS)
+
+$(E2E_TOOLS): tests/e2e/package.json tests/e2e/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "npm is missing: the accessibility tests need Node.js and npm" >&2; exit 1; \
+	fi
 
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@ 2>/dev/null

@@ -1,4 +1,4 @@
-"""The baseline of bench/register.py: a bare Flask endpoint that inserts one row per POST, nothing more.
+"""The baseline of bench/register.py: a bare Flask endpoint that inserts one row per POST.
 
 Serve it with `gunicorn --chdir bench 'bare_register_app:create_app()'` and the same
 EVENTAPP_SQLALCHEMY_DATABASE_URI as the real app. It writes into a table of its own,

@@ -1,4 +1,4 @@
-"""Registrations per second through the real form against a bare one-row insert, same server, same DB.
+"""Registrations per second through the real form against a bare one-row insert, same database.
 
 Run with `.venv/bin/python bench/register.py [--duration 20] [--rounds 4]`. On a scratch SQLite
 database with the demo loaded, and the launch event's capacity set to NULL so that every POST
@@ -153,8 +153,10 @@ def post_once(server: Server, form: Form, email: str) -> None:
     finally:
         connection.close()
     if response.status != 303:
-        fail(f"{server.name}: a valid registration got {response.status}, not 303:\n"
-             f"{page[:1500]}\n{server.log_tail()}")
+        fail(
+            f"{server.name}: a valid registration got {response.status}, not 303:\n"
+            f"{page[:1500]}\n{server.log_tail()}"
+        )
 
 
 def load(
@@ -233,8 +235,10 @@ def check_registrations(instance: Instance, served: int, tally: Tally) -> None:
     if len(registrations) != served:
         fail(f"{len(registrations)} registrations in the database for {served} answers 303")
     if not tally.status_303 <= served <= tally.sent:
-        fail(f"the server sent {served} answers 303 but wrk sent {tally.sent} requests "
-             f"and read {tally.status_303} answers 303")
+        fail(
+            f"the server sent {served} answers 303 but wrk sent {tally.sent} requests "
+            f"and read {tally.status_303} answers 303"
+        )
     unconfirmed = Counter(status for status in registrations.values() if status != "confirmed")
     if unconfirmed:
         fail(f"registrations that are not confirmed: {dict(unconfirmed)}")
@@ -247,14 +251,20 @@ def check_registrations(instance: Instance, served: int, tally: Tally) -> None:
                 fail(f"outbox row {dedupe_key} is a {kind!r} mail, calendar: {bool(has_calendar)}")
     without_one = [rid for rid in registrations if per_registration[rid] != 1]
     if without_one:
-        fail(f"{len(without_one)} registrations do not have exactly one outbox row, e.g. {without_one[:5]}")
+        fail(
+            f"{len(without_one)} registrations do not have exactly one outbox row, "
+            f"e.g. {without_one[:5]}"
+        )
 
 
 def check_bare_rows(instance: Instance, served: int, tally: Tally) -> None:
     """One row in the baseline's table per 303 it sent."""
     with closing(sqlite3.connect(database_path(instance))) as connection:
         (rows,) = connection.execute("SELECT count(*) FROM bench_bare_registrations").fetchone()
-    log(f"bare: {rows} rows, {served} answers 303 sent, {tally.status_303} read, {tally.sent} sent by wrk")
+    log(
+        f"bare: {rows} rows, {served} answers 303 sent by the server, "
+        f"{tally.status_303} read by wrk, {tally.sent} requests sent by wrk"
+    )
     if rows != served or not tally.status_303 <= served <= tally.sent:
         fail(f"bare: {rows} rows for {served} answers 303 ({tally.status_303} read by wrk)")
 
@@ -307,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
             bare_argv = argv_for(
                 "bare", "bare_register_app:create_app()", port, "--chdir", str(BENCH_DIR)
             )
-            bare = servers.enter_context(serve("bare", bare_argv, port, env, instance.path, DONE_PATH))
+            bare = servers.enter_context(
+                serve("bare", bare_argv, port, env, instance.path, DONE_PATH)
+            )
 
             for server in (app, bare):
                 if args.warmup > 0:
@@ -328,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     log(f"{server.name}: round {round_number + 1}, {rps:.1f} requests/s")
         # The servers have stopped: every request they accepted is committed and logged.
-        check_registrations(instance, answers_303(access_logs["eventapp"], "eventapp"), tallies["eventapp"])
+        check_registrations(
+            instance, answers_303(access_logs["eventapp"], "eventapp"), tallies["eventapp"]
+        )
         check_bare_rows(instance, answers_303(access_logs["bare"], "bare"), tallies["bare"])
 
     reg, base = measures["eventapp"], measures["bare"]
@@ -337,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     ratio = reg.rps / base.rps
     if reg.cpu_ms_per_request and base.cpu_ms_per_request:
         cpu_ratio = base.cpu_ms_per_request / reg.cpu_ms_per_request
-        log(f"server CPU per request, bare/eventapp: {cpu_ratio:.2f} (less sensitive to other load)")
+        log(
+            f"server CPU per request, bare/eventapp: {cpu_ratio:.2f} (less sensitive to other load)"
+        )
     if ratio < TARGET_RATIO:
         log(f"ratio {ratio:.2f} is below the target {TARGET_RATIO}")
     result_line(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eventapp import config as default_config
 from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -30,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None, instance_path: str | N
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     refuse_default_secret(app)
+    trust_proxies(app)
     secure_cookies(app)
 
     register_extensions(app)
@@ -58,6 +60,13 @@ def secure_cookies(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = bool(secure)
     app.config["REMEMBER_COOKIE_SECURE"] = bool(secure)
     app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the proxies we were told to trust, no others."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:
@@ -101,14 +110,16 @@ def watch_public_content() -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each domain's pages."""
-    from eventapp.admin.photos import bp as speaker_photos_bp
+    from eventapp.speakers.photos import bp as speaker_photos_bp
     from eventapp.admin.views import bp as admin_bp
     from eventapp.auth.views import bp as auth_bp
     from eventapp.events.views import bp as events_bp
     from eventapp.ics.views import bp as ics_bp
     from eventapp.kits.views import bp as kits_bp
     from eventapp.press.views import bp as press_bp
+    from eventapp.privacy.views import bp as privacy_bp
     from eventapp.registrations.views import bp as registrations_bp
+    from eventapp.site.security import init_security
     from eventapp.site.views import bp as site_bp
     from eventapp.site.views import register_errorhandlers
     from eventapp.speakers.views import bp as speakers_bp
@@ -125,7 +136,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(speaker_photos_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(privacy_bp)
     register_errorhandlers(app)
+    init_security(app)
 
 
 def register_template_helpers(app: Flask) -> None:

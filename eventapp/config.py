@@ -19,6 +19,7 @@ WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session: long forms d
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_SAMESITE = "Lax"  # Flask-Login's "remember me" cookie, should a form set it
 # Cookies sent over HTTPS only (session, sign-in, language): None decides from SITE_URL (https:
 # yes), so production behind TLS gets them and a local http:// run still works; True or False
 # forces it. create_app sets SESSION_COOKIE_SECURE and REMEMBER_COOKIE_SECURE from it.
@@ -69,6 +70,35 @@ JOIN_OPENS_MINUTES_BEFORE = 30  # the connection link redirects from this long b
 PRIVACY_CONTROLLER = ""  # defaults to the organisation's name
 PRIVACY_CONTACT = ""  # the address for data requests; defaults to the organisation's
 REGISTRATION_RETENTION_DAYS = 3 * 365  # after the event, then anonymised
+# Retention of the rest, enforced daily by the worker's "data-retention" job (eventapp/privacy).
+PRESS_INQUIRY_RETENTION_DAYS = 365  # after the inquiry, then the journalist's details are blanked
+MAIL_BODY_RETENTION_DAYS = 90  # after sending: bodies, invite, files and the address are blanked
+# The privacy page (/confidentialite). The data protection officer (DPO), if one was appointed;
+# an empty email falls back to PRIVACY_CONTACT.
+PRIVACY_DPO_NAME = ""
+PRIVACY_DPO_EMAIL = ""
+PRIVACY_DPO_ADDRESS = ""
+# Who else receives the data besides the organiser's staff: hosting, mail relay (processors).
+PRIVACY_RECIPIENTS: list[str] = []
+PRIVACY_UPDATED = ""  # the date the notice was last reviewed, ISO "2025-01-31"; empty: not shown
+# The supervisory authority a person may complain to (GDPR art. 77).
+PRIVACY_AUTHORITY = {
+    "name": "Commission nationale de l'informatique et des libertés (CNIL)",
+    "address": "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
+    "url": "https://www.cnil.fr/fr/plaintes",
+}
+# The accessibility statement (/accessibilite, RGAA 4.1). The RGAA allows "partiellement" or
+# "totalement conforme" only on the strength of an audit: "none" (non conforme) until one is done,
+# then "partial" or "full" with ACCESSIBILITY_AUDIT_RATE; the date is that of the last evaluation.
+ACCESSIBILITY_STATUS = "none"
+ACCESSIBILITY_AUDIT_RATE = None  # the share of RGAA criteria met (0-100) once audited
+ACCESSIBILITY_EVALUATED = "2026-11-21"  # ISO date of the last evaluation (the statement's date)
+ACCESSIBILITY_CONTACT = ""  # where to report a barrier; defaults to the organisation's address
+
+# Security headers (eventapp/site/security.py). HSTS: None sends it when SITE_URL is https and
+# the app is neither in debug nor testing; True or False force it.
+HSTS_ENABLED = None
+HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600
 
 # Press room
 PRESS_INQUIRY_RATE_LIMIT = "5 per minute;30 per day"  # inquiry form posts, per client address
@@ -86,6 +116,10 @@ MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 KIT_UPLOAD_FOLDER = "uploads/sheets"  # sheet PDFs; relative to the instance folder
 KIT_MAX_PDF_BYTES = 20_000_000
 KIT_SUBSCRIBE_RATE_LIMIT = "5 per minute;50 per day"  # kit subscription posts, per client address
+# One-click unsubscribe: mail providers post it from a few shared addresses, so a generous limit.
+UNSUBSCRIBE_RATE_LIMIT = "300 per minute"
+# The buttons behind a secret link (attendee space, subscription confirmation), per client address.
+PERSONAL_LINK_RATE_LIMIT = "30 per minute;300 per day"
 KIT_CONFIRM_VALID_HOURS = 72  # the double opt-in link; unconfirmed addresses are deleted after it
 KIT_CONFIRM_RESEND_MINUTES = 10  # at most one confirmation mail per address and kit this often
 KIT_FOLLOWUP_GRACE_HOURS = 7 * 24  # a sheet due longer ago than this is not announced by mail
@@ -104,3 +138,8 @@ ARGON2_PARALLELISM = 4
 SPEAKER_PHOTO_FOLDER = "uploads/speakers"
 SPEAKER_PHOTO_MAX_BYTES = 10_000_000  # the upload, before it is shrunk
 SPEAKER_PHOTO_SIZE = 600  # the longest side of the stored photo, in pixels
+
+# How many reverse proxies (load balancer, nginx) stand in front of gunicorn and set the
+# X-Forwarded-For/-Proto/-Host headers. 0 trusts none: the client address is the socket's.
+# Behind one balancer set 1, or rate limits would count every visitor as the balancer.
+TRUSTED_PROXIES = 0

@@ -72,3 +72,35 @@ def test_http_errors_use_the_site_layout(app, client):
     response = client.get("/forbidden", headers={"Accept-Language": "en"})
     assert response.status_code == 500
     assert "Server error" in response.get_data(as_text=True)
+
+
+def test_the_health_check_answers_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_trusted_proxies_give_the_client_address_to_rate_limits(tmp_path):
+    from eventapp import create_app
+    from flask import request
+
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "TRUSTED_PROXIES": 1,
+         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"},
+        instance_path=str(tmp_path),
+    )
+
+    @app.get("/whoami")
+    def whoami():
+        return request.remote_addr or ""
+
+    seen = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen.get_data(as_text=True) == "203.0.113.7"
+    untrusted = create_app(
+        {"TESTING": True, "SECRET_KEY": "x",
+         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"},
+        instance_path=str(tmp_path),
+    )
+    untrusted.add_url_rule("/whoami", view_func=whoami)
+    seen = untrusted.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert seen.get_data(as_text=True) != "203.0.113.7"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from eventapp.admin import editing
 from eventapp.admin.forms import ActionForm, SpeakerForm
-from eventapp.admin.photos import PhotoRejected, remove_photo_file, set_speaker_photo
+from eventapp.speakers.photos import PhotoRejected, remove_photo_file, set_speaker_photo
 from eventapp.admin.services import changed, paginate, record, snapshot
 from eventapp.extensions import db
 from eventapp.speakers.models import EventSpeaker, Speaker

@@ -69,7 +69,8 @@ class LoginForm(FlaskForm):
 
     email = EmailField(
         _l("Adresse mail"),
-        validators=[DataRequired(_l("Indiquez votre adresse mail.")), Length(max=254)],
+        # single_line also refuses NUL, which PostgreSQL would not take even in a look-up.
+        validators=[DataRequired(_l("Indiquez votre adresse mail.")), Length(max=254), single_line],
         filters=[_strip],
         render_kw={"autocomplete": "username"},
     )

@@ -22,9 +22,10 @@ def home_listing(now: datetime) -> tuple[list[Event], list[Event]]:
     return list(upcoming), list(past)
 
 
-def public_event(slug: str) -> Event | None:
-    """Return the public event with this slug and its speakers, in one query, or None."""
-    stmt = visible_events().where(Event.slug == slug).options(
-        joinedload(Event.speaker_links).joinedload(EventSpeaker.speaker)
-    )
+def public_event(slug: str, *, speakers: bool = True) -> Event | None:
+    """Return the public event with this slug, and its speakers unless a page shows none, in one
+    query, or None."""
+    stmt = visible_events().where(Event.slug == slug)
+    if speakers:
+        stmt = stmt.options(joinedload(Event.speaker_links).joinedload(EventSpeaker.speaker))
     return db.session.scalars(stmt).unique().first()

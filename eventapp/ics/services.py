@@ -103,18 +103,14 @@ def request_invite(
     if personal_url:
         lines.append(gettext("Votre inscription : %(url)s", url=personal_url))
     lines.append(gettext("Plus d'informations : %(url)s", url=details_url))
-    vevent = _vevent(
-        event,
-        site_url=site_url,
-        now=now,
-        description=_paragraphs(lines),
-        location=_location(event, join_url),
-        url=join_url or personal_url or details_url,
-    )
-    vevent.organizer = _organizer(organisation, organiser_email)
+    personal = VEvent()
+    personal.DTSTAMP = _utc(now or now_utc())
+    personal.description = _paragraphs(lines)
+    personal.location = _location(event, join_url) or None
+    personal.url = join_url or personal_url or details_url
     # Registering is accepting: ACCEPTED without RSVP lets calendars file the event without
     # offering replies that would go to the organiser's mailbox.
-    vevent.add(
+    personal.add(
         "ATTENDEE",
         vCalAddress.new(
             attendee_email,
@@ -125,9 +121,40 @@ def request_invite(
             rsvp=False,
         ),
     )
-    calendar = _calendar("REQUEST")
-    calendar.add_component(vevent)
-    return _finish(calendar, [event])
+    head, tail = _request_frame(event, site_url, organisation, organiser_email)
+    properties = personal.to_ical().removeprefix(b"BEGIN:VEVENT\r\n")
+    return head + properties.removesuffix(b"END:VEVENT\r\n") + tail
+
+
+# The part of an invite that is the same for every registrant (VTIMEZONE above all, slow to
+# build), serialised once per process and per content: the key holds everything it is made of,
+# so an edited event or organisation, here or in another process, gets a new one.
+_FRAMES: dict[tuple, tuple[bytes, bytes]] = {}
+_FRAMES_MAX = 64
+
+
+def _request_frame(
+    event: Event, site_url: str, organisation: OrganisationLike, organiser_email: str
+) -> tuple[bytes, bytes]:
+    """Return a REQUEST invite without its personal properties, cut where they go."""
+    key = (
+        event.id, event.title, event.starts_at, event.ends_at, event.timezone, event.status,
+        event.ics_sequence, event.created_at, event.updated_at,
+        site_url, organisation.name, organiser_email,
+    )  # fmt: skip
+    frame = _FRAMES.get(key)
+    if frame is None:
+        vevent = _vevent(event, site_url=site_url, now=None, description="", location="", url="")
+        for name in ("DTSTAMP", "DESCRIPTION", "URL"):  # the personal part brings them
+            vevent.pop(name, None)
+        vevent.organizer = _organizer(organisation, organiser_email)
+        calendar = _calendar("REQUEST")
+        calendar.add_component(vevent)
+        head, end, tail = _finish(calendar, [event]).partition(b"END:VEVENT\r\n")
+        if len(_FRAMES) >= _FRAMES_MAX:
+            _FRAMES.clear()
+        frame = _FRAMES[key] = (head, end + tail)
+    return frame
 
 
 def cancel_invite(

@@ -233,19 +233,23 @@ def send_followups(sheet: Sheet, now: datetime) -> int:
     )
 
     def recipients() -> Iterator[Recipient]:
-        for source, source_id, email, name, locale in rows:
-            raw, hashed = new_token()
-            tokens.add(hashed, source, source_id)
-            url = unsubscribe_base.replace(_TOKEN_MARK, raw)
-            key = registrant_key(source_id) if source == REGISTRANT else subscriber_key(source_id)
-            yield Recipient(
-                to=email,
-                dedupe_key=followup_key(sheet.id, key),
-                to_name=name or "",
-                locale=locale if locale in languages else default_locale,
-                context={"unsubscribe_url": url},
-                headers={"List-Unsubscribe": f"<{url}>"},
-            )
+        for partition in rows.partitions():  # a batch of rows at a time: less work per row
+            for source, source_id, email, name, locale in partition:
+                raw, hashed = new_token()
+                tokens.add(hashed, source, source_id)
+                url = unsubscribe_base.replace(_TOKEN_MARK, raw)
+                key = (
+                    registrant_key(source_id) if source == REGISTRANT
+                    else subscriber_key(source_id)
+                )  # fmt: skip
+                yield Recipient(
+                    to=email,
+                    dedupe_key=followup_key(sheet.id, key),
+                    to_name=name or "",
+                    locale=locale if locale in languages else default_locale,
+                    context={"unsubscribe_url": url},
+                    headers={"List-Unsubscribe": f"<{url}>"},
+                )
 
     try:
         added = enqueue_many(

@@ -213,7 +213,16 @@ def calendar(slug: str):
     return response
 
 
+def _personal_link_limit() -> str:
+    return current_app.config["PERSONAL_LINK_RATE_LIMIT"]
+
+
+def _unsubscribe_limit() -> str:
+    return current_app.config["UNSUBSCRIBE_RATE_LIMIT"]
+
+
 @bp.route("/subscribe/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_personal_link_limit, methods=["POST"])
 def confirm(token: str):
     """Show the confirmation button (a link scanner's GET subscribes no one); confirm on POST."""
     subscriber = subscriptions.find_subscription(token)
@@ -232,6 +241,7 @@ def confirm(token: str):
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: the mail client POSTs with neither cookie nor form token
+@limiter.limit(_unsubscribe_limit, methods=["POST"])  # generous: providers post from few addresses
 def unsubscribe(token: str):
     """One-click unsubscribe: POST stops the kit's follow-ups at once; GET shows the button."""
     found = subscriptions.find_unsubscribe_token(token)

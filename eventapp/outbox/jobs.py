@@ -26,7 +26,9 @@ from eventapp.extensions import db
 log = logging.getLogger(__name__)
 
 # Modules the worker imports so that their @job functions are registered.
-JOB_MODULES: list[str] = ["eventapp.registrations.jobs", "eventapp.kits.jobs"]
+JOB_MODULES: list[str] = [
+    "eventapp.registrations.jobs", "eventapp.kits.jobs", "eventapp.privacy.jobs",
+]
 
 JobFunction = Callable[[datetime], int]
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.outbox.render import MailPattern, render_mail, single_line
+from eventapp.outbox.render import MailPattern, RenderedMail, render_mail, single_line
 
 outbox = OutboxMessage.__table__
 
@@ -31,6 +31,7 @@ __all__ = [
     "count_by_status",
     "enqueue",
     "enqueue_many",
+    "enqueue_rendered",
 ]
 
 # Headers the outbox writes itself; a caller's `headers` may not replace them.
@@ -169,18 +170,65 @@ def enqueue(
 ) -> OutboxMessage | None:
     """Render mail/<template>.txt/.html in `locale` and add one row in the caller's transaction;
     None when dedupe_key exists."""
-    now = now or now_utc()
+    to = _checked_address(to)
     to_name = _fit(single_line(to_name), 200)
     rendered = render_mail(template, locale, {"to": to, "to_name": to_name, **context})
-    row = {
-        "kind": _fit(kind or template, 50),
+    row = _row(
+        rendered, to, dedupe_key, to_name=to_name, locale=locale, kind=kind or template,
+        reply_to=reply_to, headers=headers, calendar=calendar, attachments=attachments,
+        due_at=due_at, now=now,
+    )  # fmt: skip
+    statement = _insert_ignoring_duplicates(OutboxMessage).values(**row).returning(OutboxMessage)
+    return db.session.scalars(statement).first()
+
+
+def enqueue_rendered(
+    mail: RenderedMail,
+    to: str,
+    dedupe_key: str,
+    *,
+    kind: str,
+    to_name: str = "",
+    locale: str = "fr",
+    calendar: bytes | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Add one mail rendered by the caller (a MailPattern filled in) to the caller's
+    transaction; False when dedupe_key exists."""
+    row = _row(
+        mail, _checked_address(to), dedupe_key, to_name=_fit(single_line(to_name), 200),
+        locale=locale, kind=kind, calendar=calendar, now=now,
+    )  # fmt: skip
+    statement = _insert_ignoring_duplicates(outbox).returning(outbox.c.id)
+    return db.session.execute(statement, row).first() is not None
+
+
+def _row(
+    mail: RenderedMail,
+    to: str,
+    dedupe_key: str,
+    *,
+    to_name: str,
+    locale: str,
+    kind: str,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    calendar: bytes | None = None,
+    attachments: Sequence[Attachment] = (),
+    due_at: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the column values of one queued mail, `to` and `to_name` already checked."""
+    now = now or now_utc()
+    return {
+        "kind": _fit(kind, 50),
         "dedupe_key": _checked_key(dedupe_key),
-        "to_address": _checked_address(to),
+        "to_address": to,
         "to_name": to_name,
         "locale": locale,
-        "subject": _fit(rendered.subject, 500),
-        "text_body": rendered.text,
-        "html_body": rendered.html,
+        "subject": _fit(mail.subject, 500),
+        "text_body": mail.text,
+        "html_body": mail.html,
         "calendar": calendar,
         "calendar_method": calendar_method(calendar) if calendar else None,
         "attachments": _attachments_json(attachments),
@@ -192,8 +240,6 @@ def enqueue(
         "message_id": new_message_id(),
         "created_at": now,
     }
-    statement = _insert_ignoring_duplicates(OutboxMessage).values(**row).returning(OutboxMessage)
-    return db.session.scalars(statement).first()
 
 
 def enqueue_many(
@@ -236,34 +282,35 @@ def enqueue_many(
     added = 0
     iterator = iter(recipients)
     while batch := list(itertools.islice(iterator, batch_size)):
+        # The random part of every Message-ID of the batch, drawn at once.
+        randoms = os.urandom(16 * len(batch)).hex()
         rows = []
-        for recipient in batch:
+        for index, recipient in enumerate(batch):
             to = _checked_address(recipient.to)
-            keys = ("to", "to_name", *sorted(recipient.context))
             to_name = _fit(single_line(recipient.to_name), 200)
-            values = [to, to_name, *(str(recipient.context[k]) for k in keys[2:])]
-            filled = tuple(bool(value) for value in values)
-            pattern = patterns.get((recipient.locale, keys, filled))
+            names = tuple(recipient.context)
+            values = [to, to_name, *map(str, recipient.context.values())]
+            filled = tuple(map(bool, values))
+            pattern = patterns.get((recipient.locale, names, filled))
             if pattern is None:
+                keys = ("to", "to_name", *names)
                 pattern = MailPattern(template, recipient.locale, keys, filled, context)
-                patterns[(recipient.locale, keys, filled)] = pattern
+                patterns[recipient.locale, names, filled] = pattern
             mail = pattern.fill(values)
             row_headers = common_headers
             if recipient.headers:
                 row_headers = {**common_headers, **_checked_headers(recipient.headers)}
-            rows.append(
-                {
-                    "dedupe_key": _checked_key(recipient.dedupe_key),
-                    "to_address": to,
-                    "to_name": to_name,
-                    "locale": recipient.locale,
-                    "subject": _fit(mail.subject, 500),
-                    "text_body": mail.text,
-                    "html_body": mail.html,
-                    "headers": json.dumps(row_headers),
-                    "message_id": new_message_id(domain),
-                }
-            )
+            rows.append((
+                _checked_key(recipient.dedupe_key),
+                to,
+                to_name,
+                recipient.locale,
+                _fit(mail.subject, 500),
+                mail.text,
+                mail.html,
+                json.dumps(row_headers),
+                f"<{randoms[32 * index:32 * index + 32]}@{domain}>",
+            ))  # fmt: skip
         added += insert(rows)
     return added
 
@@ -273,7 +320,7 @@ class _BulkInsert:
 
     A fan-out's rows skip SQLAlchemy's per-row type processing, which would otherwise cost more
     than rendering them: the values common to all rows go through their column types once, and
-    the rows bring plain strings (headers already as JSON text).
+    the rows bring plain strings (headers already as JSON text), in the order of ROW_COLUMNS.
     """
 
     ROW_COLUMNS = (
@@ -284,21 +331,24 @@ class _BulkInsert:
     def __init__(self, **common: Any) -> None:
         self.connection = db.session.connection()  # the caller's transaction
         dialect = self.connection.dialect
-        self.common = {}
+        processed = []
         for name, value in common.items():
-            process = outbox.c[name].type.bind_processor(dialect)
-            self.common[name] = process(value) if process and value is not None else value
-        named = "%({})s" if dialect.paramstyle == "pyformat" else ":{}"  # psycopg, sqlite3
-        columns = [*self.common, *self.ROW_COLUMNS]
+            # The dialect's own processor: on SQLite, UTCDateTime then DATETIME's text format.
+            process = outbox.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            processed.append(process(value) if process and value is not None else value)
+        self.common = tuple(processed)
+        columns = [*self.ROW_COLUMNS, *common]
+        # Positional parameters: sqlite3 ("qmark") and psycopg ("format", "pyformat").
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql = (
             f"INSERT INTO {outbox.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(named.format(c) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))}) "
             "ON CONFLICT (dedupe_key) DO NOTHING"
         )
 
-    def __call__(self, rows: list[dict[str, Any]]) -> int:
+    def __call__(self, rows: list[tuple[Any, ...]]) -> int:
         """Insert the rows; return how many were new (pysqlite and psycopg sum executemany)."""
-        result = self.connection.exec_driver_sql(self.sql, [{**self.common, **r} for r in rows])
+        result = self.connection.exec_driver_sql(self.sql, [row + self.common for row in rows])
         return max(result.rowcount, 0)
 
 

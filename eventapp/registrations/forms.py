@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -23,6 +25,13 @@ def single_line(form, field) -> None:
     """Refuse line breaks, which have no place in a name and could forge mail headers."""
     if field.data and any(c in field.data for c in "\r\n\x00"):
         raise ValidationError(_l("Ce champ doit tenir sur une seule ligne."))
+
+
+def printable(value):
+    """Drop control characters from a value the person never typed (PostgreSQL refuses NUL)."""
+    if not isinstance(value, str):
+        return value
+    return "".join(char for char in value if unicodedata.category(char) != "Cc")
 
 
 def valid_email(form, field) -> None:
@@ -62,12 +71,12 @@ class RegistrationForm(FlaskForm):
     )
     # Honeypot: hidden from people; a bot that fills it is turned away.
     website = StringField(_l("Laissez ce champ vide"))
-    utm_source = HiddenField(validators=[Length(max=100)])
-    utm_medium = HiddenField(validators=[Length(max=100)])
-    utm_campaign = HiddenField(validators=[Length(max=100)])
-    utm_term = HiddenField(validators=[Length(max=100)])
-    utm_content = HiddenField(validators=[Length(max=100)])
-    referrer = HiddenField(validators=[Length(max=500)])
+    utm_source = HiddenField(validators=[Length(max=100)], filters=[printable])
+    utm_medium = HiddenField(validators=[Length(max=100)], filters=[printable])
+    utm_campaign = HiddenField(validators=[Length(max=100)], filters=[printable])
+    utm_term = HiddenField(validators=[Length(max=100)], filters=[printable])
+    utm_content = HiddenField(validators=[Length(max=100)], filters=[printable])
+    referrer = HiddenField(validators=[Length(max=500)], filters=[printable])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from eventapp.extensions import db
 from eventapp.ics.services import cancel_invite, request_invite
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.outbox.services import cancel_pending, enqueue
+from eventapp.outbox.render import MailPattern, RenderedMail
+from eventapp.outbox.services import cancel_pending, enqueue_rendered
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
-from eventapp.registrations.tokens import issue_token
+from eventapp.registrations.tokens import issue_tokens
 from eventapp.site.services import absolute_url, current_organisation
 
 
 def _links(registration: Registration) -> dict[str, str]:
     """Issue fresh personal links: the attendee space and, once confirmed, the connection link."""
-    links = {"manage_url": absolute_url("registrations.space", token=issue_token(registration, TokenPurpose.MANAGE))}
-    if registration.status == RegistrationStatus.CONFIRMED:
-        links["join_url"] = absolute_url("registrations.join", token=issue_token(registration, TokenPurpose.JOIN))
-    return links
+    if registration.status != RegistrationStatus.CONFIRMED:
+        (manage,) = issue_tokens(registration, TokenPurpose.MANAGE)
+        return {"manage_url": absolute_url("registrations.space", token=manage)}
+    manage, join = issue_tokens(registration, TokenPurpose.MANAGE, TokenPurpose.JOIN)
+    return {
+        "manage_url": absolute_url("registrations.space", token=manage),
+        "join_url": absolute_url("registrations.join", token=join),
+    }
 
 
 def _organiser_email() -> str:
@@ -42,20 +48,73 @@ def invite(registration: Registration, join_url: str, manage_url: str) -> bytes:
     )
 
 
-def _send(registration: Registration, template: str, key: str, now: datetime, **context) -> bool:
-    message = enqueue(
-        template,
+class _Person(NamedTuple):
+    """What the templates read of a registration: in a pattern, a marker stands in for it."""
+
+    full_name: str
+
+
+# The values that differ from one registrant to the next, filled into a cached pattern.
+PERSONAL_KEYS = ("to", "to_name", "full_name", "join_url", "manage_url")
+# Patterns by template, locale and content of everything else they show, per process; the key
+# changes with any column of the event or the organisation, so an edit made here or in another
+# process gets a new pattern, and the old one is never used again.
+_PATTERNS: dict[tuple, MailPattern] = {}
+_PATTERNS_MAX = 64
+
+
+def _columns(row: Any) -> tuple:
+    """Return a row's column values, hashable: a key that changes whenever the row does."""
+    values = (getattr(row, attr.key) for attr in inspect(type(row)).column_attrs)
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def render(registration: Registration, template: str, links: dict[str, str]) -> RenderedMail:
+    """Render a mail about this registration: the pattern of its template, locale, event and
+    organisation, rendered once, filled in with the person's address, name and links."""
+    event, organisation = registration.event, current_organisation()
+    values = [
+        registration.email,
+        registration.full_name,
+        registration.full_name,
+        links.get("join_url", ""),
+        links.get("manage_url", ""),
+    ]
+    filled = tuple(bool(value) for value in values)
+    site_url = current_app.config["SITE_URL"]
+    key = (template, registration.locale, filled, site_url, _columns(event), _columns(organisation))
+    pattern = _PATTERNS.get(key)
+    if pattern is None:
+
+        def context(markers: dict[str, str]) -> dict[str, Any]:
+            person = _Person(full_name=markers.pop("full_name"))
+            return {"registration": person, "event": event, **markers}
+
+        pattern = MailPattern(template, registration.locale, PERSONAL_KEYS, filled, context)
+        if len(_PATTERNS) >= _PATTERNS_MAX:
+            _PATTERNS.clear()
+        _PATTERNS[key] = pattern
+    return pattern.fill(values)
+
+
+def _send(
+    registration: Registration,
+    template: str,
+    key: str,
+    now: datetime,
+    calendar: bytes | None = None,
+    **links: str,
+) -> bool:
+    return enqueue_rendered(
+        render(registration, template, links),
         registration.email,
         registration.mail_prefix + key,
+        kind=template,
         to_name=registration.full_name,
         locale=registration.locale,
-        kind=template,
+        calendar=calendar,
         now=now,
-        registration=registration,
-        event=registration.event,
-        **context,
     )
-    return message is not None
 
 
 def send_confirmation(registration: Registration, key: str, now: datetime) -> bool:
@@ -132,13 +191,19 @@ def drop_pending(registration: Registration) -> int:
     return cancel_pending(dedupe_prefix=registration.mail_prefix)
 
 
+# What a mail about a forgotten person keeps of them: nothing (the subject names no one).
+FORGOTTEN_MAIL = {
+    "to_address": "", "to_name": "", "text_body": "", "html_body": "", "calendar": None,
+}
+
+
 def forget(registration: Registration) -> None:
     """Erase the person from every mail about this registration, sent or not."""
     drop_pending(registration)
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.dedupe_key.startswith(registration.mail_prefix, autoescape=True))
-        .values(to_address="", to_name="", text_body="", html_body="", calendar=None)
+        .values(**FORGOTTEN_MAIL)
     )
 
 

@@ -4,19 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
 
 from eventapp.events.models import Event, EventStatus, RegistrationState
 from eventapp.extensions import db
+from eventapp.kits.models import Sheet, UnsubscribeToken, kit_events
 from eventapp.kits.tokens import drop_registration_followups
 from eventapp.models import now_utc
+from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.registrations import mails
 from eventapp.registrations.models import (
     ACTIVE_STATUSES,
     Registration,
     RegistrationStatus,
+    RegistrationToken,
 )
 
 
@@ -56,12 +73,22 @@ def email_key(email: str) -> str:
 
 
 def lock_event(event: Event) -> None:
-    """Hold the event's row lock until commit, so capacity is counted by one request at a time."""
+    """Hold the event's row lock until commit, so capacity is counted by one request at a time,
+    and reload the event as it is now that we hold it."""
     if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite locks the whole file: a no-op write takes the write lock, readers go on.
-        db.session.execute(update(Event).where(Event.id == event.id).values(id=Event.id))
+        # SQLite locks the whole file: a no-op write takes the write lock, readers go on. It
+        # names updated_at so that the column's onupdate leaves it alone: nothing changed.
+        statement = (
+            update(Event)
+            .where(Event.id == event.id)
+            .values(id=Event.id, updated_at=Event.updated_at)
+            .returning(Event)
+        )
     else:
-        db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+        statement = select(Event).where(Event.id == event.id).with_for_update()
+    db.session.execute(
+        statement.execution_options(populate_existing=True, synchronize_session=False)
+    ).scalars().all()
 
 
 def confirmed_count(event: Event) -> int:
@@ -73,11 +100,15 @@ def confirmed_count(event: Event) -> int:
 
 
 def active_registration(event: Event, email: str) -> Registration | None:
+    # The statuses written out in the SQL, as in the partial unique index's own condition: with
+    # bound values the database cannot tell that index applies (SQLite never does) and reads
+    # every registration of the event instead of one entry.
+    active = bindparam("active", ACTIVE_STATUSES, expanding=True, literal_execute=True)
     return db.session.scalars(
         select(Registration).where(
             Registration.event_id == event.id,
             Registration.email_key == email_key(email),
-            Registration.status.in_(ACTIVE_STATUSES),
+            Registration.status.in_(active),
         )
     ).first()
 
@@ -86,7 +117,6 @@ def register_attendee(event: Event, applicant: Applicant, now: datetime | None =
     """Register someone, confirmed or on the waiting list; an address already in sends its links again."""
     now = now or now_utc()
     lock_event(event)
-    db.session.refresh(event)  # read the event as it is now that we hold its lock
     if event.status != EventStatus.PUBLISHED or event.registration_state(now) != RegistrationState.OPEN:
         raise RegistrationClosed()
     existing = active_registration(event, applicant.email)
@@ -178,20 +208,28 @@ def set_followups(registration: Registration, wanted: bool, now: datetime | None
         drop_registration_followups(registration)  # takes effect at once, queued ones too
 
 
+def anonymised_fields(now: datetime) -> dict[str, Any]:
+    """Return the values of a registration's personal columns once the person is forgotten."""
+    return {
+        "full_name": "",
+        "email": "",
+        "email_key": None,
+        "organisation": "",
+        "utm": {},
+        "referrer": "",
+        "wants_followups": False,
+        "erased_at": now,
+    }
+
+
 def erase_registration(registration: Registration, now: datetime | None = None) -> None:
     """Anonymise a registration for good: drop its pending mails, free its seat, forget the person."""
     now = now or now_utc()
     if registration.status != RegistrationStatus.CANCELLED:
         _withdraw(registration, now)
     mails.forget(registration)
-    registration.full_name = ""
-    registration.email = ""
-    registration.email_key = None
-    registration.organisation = ""
-    registration.utm = {}
-    registration.referrer = ""
-    registration.wants_followups = False
-    registration.erased_at = now
+    for name, value in anonymised_fields(now).items():
+        setattr(registration, name, value)
     registration.tokens.clear()  # every link dies with the data
     db.session.flush()
 
@@ -276,3 +314,73 @@ def _registrations(event: Event, *statuses: RegistrationStatus) -> list[Registra
             .order_by(Registration.id)
         )
     )
+
+
+def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = None) -> int:
+    """Forget the people of the registrations matching `chosen` (data retention); return how many.
+
+    What erase_registration does for one person, done for many in a few set-based statements:
+    their pending mails are withdrawn, the mails they were sent forget them, every link dies and
+    the personal columns are blanked. Unlike an erasure, nobody is withdrawn: each status stays,
+    so attendance and counts survive. Rows already erased are skipped, so a second run is a no-op.
+    """
+    now = now or now_utc()
+    targets = select(Registration.id).where(chosen, Registration.erased_at.is_(None))
+    # The follow-ups still queued for them; the key is kits.tokens.followup_key, built in SQL.
+    followup_keys = (
+        select(
+            literal("sheet:") + cast(Sheet.id, String)
+            + literal(":r") + cast(Registration.id, String)
+        )
+        .select_from(Sheet)
+        .join(kit_events, kit_events.c.kit_id == Sheet.kit_id)
+        .join(Registration, Registration.event_id == kit_events.c.event_id)
+        .where(chosen, Registration.erased_at.is_(None))
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.dedupe_key.in_(followup_keys),
+        )
+        .values(status=OutboxStatus.CANCELLED)
+    )
+    # Every mail sent to them under their registration's keys: from each registration, its
+    # address leads to its mails through the to_address index, then the key tells whose it is.
+    mail = aliased(OutboxMessage)
+    person_id = cast(Registration.id, String)
+    theirs = (
+        select(mail.id)
+        .join(Registration, Registration.email == mail.to_address)
+        .where(
+            chosen,
+            Registration.erased_at.is_(None),
+            mail.to_address != "",
+            or_(
+                mail.dedupe_key.like(literal("registration:") + person_id + literal(":%")),
+                mail.dedupe_key.like(literal("sheet:%:r") + person_id),
+            ),
+        )
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(theirs))
+        .values(
+            status=case(
+                (OutboxMessage.status == OutboxStatus.PENDING, OutboxStatus.CANCELLED.value),
+                else_=OutboxMessage.status,
+            ),
+            **mails.FORGOTTEN_MAIL,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for token in (RegistrationToken, UnsubscribeToken):
+        db.session.execute(delete(token).where(token.registration_id.in_(targets)))
+    result = db.session.execute(
+        update(Registration)
+        .where(chosen, Registration.erased_at.is_(None))
+        .values(**anonymised_fields(now))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()  # loaded registrations, tokens and mails are stale now
+    return result.rowcount or 0

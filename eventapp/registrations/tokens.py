@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from eventapp.extensions import db
 from eventapp.registrations.models import Registration, RegistrationToken, TokenPurpose
@@ -15,11 +15,19 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(registration: Registration, purpose: TokenPurpose) -> str:
-    """Add a new secret for this registration and purpose; return it, the only time it exists."""
-    raw = secrets.token_urlsafe(32)  # 256 random bits
-    registration.tokens.append(RegistrationToken(purpose=purpose, token_hash=hash_token(raw)))
-    return raw
+def issue_tokens(registration: Registration, *purposes: TokenPurpose) -> list[str]:
+    """Add a new secret for this registration per purpose, in one statement; return them, the
+    only time they exist."""
+    raws = [secrets.token_urlsafe(32) for _ in purposes]  # 256 random bits each
+    db.session.execute(
+        insert(RegistrationToken.__table__),  # the table: rows in, no ORM bookkeeping
+        [
+            {"registration_id": registration.id, "purpose": purpose, "token_hash": hash_token(raw)}
+            for purpose, raw in zip(purposes, raws, strict=True)
+        ],
+    )
+    db.session.expire(registration, ["tokens"])  # a loaded list would miss the new ones
+    return raws
 
 
 def find_by_token(raw: str, purpose: TokenPurpose) -> Registration | None:

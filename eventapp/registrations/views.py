@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
+from babel import support
 from flask import (
     Blueprint,
     Response,
@@ -17,6 +19,7 @@ from flask import (
 )
 from flask_babel import get_locale, gettext
 from sqlalchemy.exc import IntegrityError
+from wtforms.i18n import messages_path
 
 from eventapp.events import services as events
 from eventapp.events.models import RegistrationState
@@ -42,14 +45,29 @@ def keep_tokens_private(response: Response) -> Response:
 
 
 def _public_event_or_404(slug: str):
-    event = events.public_event(slug)
+    event = events.public_event(slug, speakers=False)  # these pages show none
     if event is None:
         abort(404)
     return event
 
 
+@functools.lru_cache(maxsize=8)
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+@bp.before_request
+def reuse_wtforms_translations() -> None:
+    """Hand Flask-WTF WTForms' own messages, read once per locale instead of once per request."""
+    request.wtforms_translations = _wtforms_translations(str(get_locale()))
+
+
 def _registration_limit() -> str:
     return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def _personal_link_limit() -> str:
+    return current_app.config["PERSONAL_LINK_RATE_LIMIT"]
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
@@ -135,6 +153,7 @@ def space(token: str):
 
 
 @bp.post("/r/<token>/cancel")
+@limiter.limit(_personal_link_limit)
 def cancel(token: str):
     """Cancel the registration; a replayed request changes nothing."""
     registration = _registration_or_404(token, TokenPurpose.MANAGE)
@@ -151,6 +170,7 @@ def cancel(token: str):
 
 
 @bp.post("/r/<token>/followups")
+@limiter.limit(_personal_link_limit)
 def followups(token: str):
     """Turn the follow-up mails on or off."""
     registration = _registration_or_404(token, TokenPurpose.MANAGE)
@@ -181,6 +201,7 @@ def data(token: str):
 
 
 @bp.post("/r/<token>/erase")
+@limiter.limit(_personal_link_limit)
 def erase(token: str):
     """Anonymise the registration and drop its pending mails; every link stops working."""
     registration = _registration_or_404(token, TokenPurpose.MANAGE)

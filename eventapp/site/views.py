@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 from flask_babel import gettext
+from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, NotFound
 
 from eventapp.extensions import db
@@ -28,6 +29,13 @@ def set_language(code: str):
         httponly=True,
     )
     return response
+
+
+@bp.get("/healthz")
+def health():
+    """Answer the load balancer: 200 when the app and its database respond."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
 
 
 def _error_page(error: HTTPException):
