@@ -30,6 +30,12 @@ def _links(registration: Registration) -> dict[str, str]:
     }
 
 
+def prefetch() -> None:
+    """Read what the mails need besides the registration and its event (the organisation) now,
+    so that a caller about to take a write lock does not read it while holding the lock."""
+    current_organisation()
+
+
 def _organiser_email() -> str:
     return current_app.config["MAIL_REPLY_TO"] or current_app.config["MAIL_DEFAULT_SENDER"]
 

@@ -116,6 +116,8 @@ def active_registration(event: Event, email: str) -> Registration | None:
 def register_attendee(event: Event, applicant: Applicant, now: datetime | None = None) -> Registration:
     """Register someone, confirmed or on the waiting list; an address already in sends its links again."""
     now = now or now_utc()
+    # On SQLite the lock below stops every other registration until commit: read ahead of it.
+    mails.prefetch()
     lock_event(event)
     if event.status != EventStatus.PUBLISHED or event.registration_state(now) != RegistrationState.OPEN:
         raise RegistrationClosed()
