@@ -140,9 +140,9 @@ def send_links_again(registration: Registration, now: datetime) -> bool:
     """Send the personal links again to someone who registered twice; old links keep working."""
     links = _links(registration)
     key = f"links:{int(now.timestamp())}"  # a double click sends one mail, not two
-    calendar = (
-        invite(registration, links["join_url"], links["manage_url"]) if "join_url" in links else None
-    )
+    calendar = None
+    if "join_url" in links:
+        calendar = invite(registration, links["join_url"], links["manage_url"])
     return _send(registration, "registration_links", key, now, calendar=calendar, **links)
 
 
@@ -216,7 +216,9 @@ def forget(registration: Registration) -> None:
 def mail_history(registration: Registration) -> list[dict]:
     """List the mails about this registration: what, when, in what state."""
     rows = db.session.execute(
-        select(OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.status, OutboxMessage.sent_at)
+        select(
+            OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.status, OutboxMessage.sent_at
+        )
         .where(OutboxMessage.dedupe_key.startswith(registration.mail_prefix, autoescape=True))
         .order_by(OutboxMessage.id)
     )

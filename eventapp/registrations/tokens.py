@@ -37,6 +37,8 @@ def find_by_token(raw: str, purpose: TokenPurpose) -> Registration | None:
     stmt = (
         select(Registration)
         .join(RegistrationToken)
-        .where(RegistrationToken.token_hash == hash_token(raw), RegistrationToken.purpose == purpose)
+        .where(
+            RegistrationToken.token_hash == hash_token(raw), RegistrationToken.purpose == purpose
+        )
     )
     return db.session.scalars(stmt).first()
