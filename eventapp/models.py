@@ -3,7 +3,7 @@
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy import DateTime, Enum, MetaData, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -64,3 +64,10 @@ def str_enum(cls: type[enum.StrEnum], name: str) -> Enum:
         length=20,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+def column_values(row: object) -> tuple:
+    """Return a model instance's column values, hashable: a cache key that changes whenever the
+    row does, whoever changed it."""
+    values = (getattr(row, attr.key) for attr in inspect(type(row)).column_attrs)
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)

@@ -10,11 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
+from sqlalchemy import select
 
 from eventapp.events.models import Event, EventKind, EventStatus
 from eventapp.extensions import db
-from eventapp.ics import services
+from eventapp.ics import invites, services
 from eventapp.models import now_utc
 from eventapp.site.services import current_organisation
 from tests.factories import make_event
@@ -69,7 +72,7 @@ def request(event, **overrides) -> bytes:
         "now": NOW,
     }
     values.update(overrides)
-    return services.request_invite(event, **values)
+    return invites.request_invite(event, **values)
 
 
 def cancel(event, **overrides) -> bytes:
@@ -258,6 +261,62 @@ def test_a_name_with_line_breaks_cannot_add_a_property(app):
     assert attendee == "mailto:anne@example.org"
     with pytest.raises(ValueError):
         request(event, attendee_email="anne@example.org\r\nX-EVIL:1")
+
+
+# The invite's personal part is filled into a pattern instead of being built with icalendar for
+# each registrant: it must come out byte for byte as icalendar writes it.
+
+TRICKY = st.sampled_from(list(",;:\\^\"'\n\r\t éÉ€😀xX-/=?&"))
+names = st.lists(st.one_of(TRICKY, st.characters(codec="utf-8")), max_size=90).map("".join)
+links = st.lists(st.one_of(TRICKY, st.sampled_from(list("aZ09_-"))), max_size=160).map(
+    lambda chars: f"{SITE}/x/" + "".join(c for c in chars if not c.isspace())  # as URLs are
+)
+
+
+def icalendar_invite(event, *, attendee_email, attendee_name, join_url, personal_url) -> bytes:
+    """The same properties with the real values, serialised whole by icalendar."""
+    join_url = join_url if event.is_online else ""
+    values = {"email": attendee_email, "name": " ".join(attendee_name.split()),
+              "join_text": join_url, "join_uri": join_url,
+              "personal_text": personal_url, "personal_uri": personal_url}  # fmt: skip
+    personal = invites._personal_properties(event, SITE, values)
+    personal.DTSTAMP = NOW
+    head, tail = invites._request_frame(
+        event, SITE, current_organisation(), "contact@events.test"
+    )
+    properties = personal.to_ical().removeprefix(b"BEGIN:VEVENT\r\n")
+    return head + properties.removesuffix(b"END:VEVENT\r\n") + tail
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=names,
+    join_url=st.one_of(st.just(""), links),
+    personal_url=st.one_of(st.just(""), links),
+    locale=st.sampled_from(["fr", "en"]),
+    kind=st.sampled_from(list(EventKind)),
+)
+def test_a_filled_invite_is_byte_for_byte_what_icalendar_writes(
+    app, name, join_url, personal_url, locale, kind
+):
+    event = db.session.scalar(select(Event).where(Event.slug == "pattern")) or make_event(
+        slug="pattern", venue="La Grappe, 59000 Lille"
+    )
+    event.kind = kind
+    values = {"attendee_email": "anne.o'hara+kit@example.org", "attendee_name": name,
+              "join_url": join_url, "personal_url": personal_url}  # fmt: skip
+    with force_locale(locale):
+        assert request(event, **values) == icalendar_invite(event, **values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("ab\\^,;:é€😀 ")), min_size=50, max_size=400).map("".join))
+def test_lines_are_folded_as_icalendar_folds_them(line):
+    from icalendar.parser import Contentline
+
+    assert invites._fold("DESCRIPTION:" + line) == Contentline("DESCRIPTION:" + line).to_ical()
 
 
 def test_cancel_invite_has_same_uid_status_cancelled_and_the_sequence(app):

@@ -18,7 +18,7 @@ from sqlalchemy import select, text, update
 
 from eventapp.events.models import Event
 from eventapp.extensions import db
-from eventapp.ics import services as ics
+from eventapp.ics import invites as ics
 from eventapp.outbox.models import OutboxMessage
 from eventapp.outbox.render import render_mail
 from eventapp.outbox.services import Recipient, enqueue, enqueue_many

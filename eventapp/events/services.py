@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
+from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import joinedload, selectinload
 
 from eventapp.events.models import Event, past_events, upcoming_events, visible_events
@@ -25,7 +27,13 @@ def home_listing(now: datetime) -> tuple[list[Event], list[Event]]:
 def public_event(slug: str, *, speakers: bool = True) -> Event | None:
     """Return the public event with this slug, and its speakers unless a page shows none, in one
     query, or None."""
-    stmt = visible_events().where(Event.slug == slug)
+    return db.session.scalars(_public_event_by_slug(speakers), {"slug": slug}).unique().first()
+
+
+@functools.cache
+def _public_event_by_slug(speakers: bool) -> Select[tuple[Event]]:
+    """Build the query of public_event once: it is run on every public page."""
+    stmt = visible_events().where(Event.slug == bindparam("slug"))
     if speakers:
         stmt = stmt.options(joinedload(Event.speaker_links).joinedload(EventSpeaker.speaker))
-    return db.session.scalars(stmt).unique().first()
+    return stmt

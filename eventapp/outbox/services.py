@@ -144,12 +144,18 @@ def new_message_id(domain: str | None = None) -> str:
     return f"<{os.urandom(16).hex()}@{domain or message_id_domain()}>"
 
 
-def _insert_ignoring_duplicates(target: Any) -> Any:
+def _insert_ignoring_duplicates(target: Any, dialect: str | None = None) -> Any:
     """Return an INSERT that skips a row whose dedupe_key exists, even one a concurrent
     transaction is adding: no IntegrityError can spoil the caller's transaction."""
-    dialect = db.session.get_bind().dialect.name
+    dialect = dialect or db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(target).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+@functools.cache
+def _insert_one(dialect: str) -> Any:
+    """The INSERT of enqueue_rendered, built once per dialect: it runs on every registration."""
+    return _insert_ignoring_duplicates(outbox, dialect).returning(outbox.c.id)
 
 
 def enqueue(
@@ -199,7 +205,7 @@ def enqueue_rendered(
         mail, _checked_address(to), dedupe_key, to_name=_fit(single_line(to_name), 200),
         locale=locale, kind=kind, calendar=calendar, now=now,
     )  # fmt: skip
-    statement = _insert_ignoring_duplicates(outbox).returning(outbox.c.id)
+    statement = _insert_one(db.session.get_bind().dialect.name)
     return db.session.execute(statement, row).first() is not None
 
 

@@ -20,7 +20,7 @@ from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.press.models import PressInquiry
 from eventapp.registrations.models import Registration
-from eventapp.registrations.services import anonymise_registrations
+from eventapp.registrations.retention import anonymise_registrations
 
 # What a mail keeps once its retention ends: kind, status, dates, dedupe key, Message-ID.
 BLANK_MAIL = {

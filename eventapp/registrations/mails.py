@@ -6,34 +6,36 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import inspect, select, update
+from sqlalchemy import select, update
 
 from eventapp.extensions import db
-from eventapp.ics.services import cancel_invite, request_invite
+from eventapp.ics.invites import request_invite
+from eventapp.ics.services import cancel_invite
+from eventapp.models import column_values
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.outbox.render import MailPattern, RenderedMail
 from eventapp.outbox.services import cancel_pending, enqueue_rendered
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
-from eventapp.registrations.tokens import issue_tokens
+from eventapp.registrations.tokens import mint_tokens, store_tokens
 from eventapp.site.services import absolute_url, current_organisation
+
+
+def _link_urls(raws: dict[TokenPurpose, str]) -> dict[str, str]:
+    """Return the personal links these secrets open."""
+    urls = {"manage_url": absolute_url("registrations.space", token=raws[TokenPurpose.MANAGE])}
+    if TokenPurpose.JOIN in raws:
+        urls["join_url"] = absolute_url("registrations.join", token=raws[TokenPurpose.JOIN])
+    return urls
 
 
 def _links(registration: Registration) -> dict[str, str]:
     """Issue fresh personal links: the attendee space and, once confirmed, the connection link."""
-    if registration.status != RegistrationStatus.CONFIRMED:
-        (manage,) = issue_tokens(registration, TokenPurpose.MANAGE)
-        return {"manage_url": absolute_url("registrations.space", token=manage)}
-    manage, join = issue_tokens(registration, TokenPurpose.MANAGE, TokenPurpose.JOIN)
-    return {
-        "manage_url": absolute_url("registrations.space", token=manage),
-        "join_url": absolute_url("registrations.join", token=join),
-    }
-
-
-def prefetch() -> None:
-    """Read what the mails need besides the registration and its event (the organisation) now,
-    so that a caller about to take a write lock does not read it while holding the lock."""
-    current_organisation()
+    purposes = [TokenPurpose.MANAGE]
+    if registration.status == RegistrationStatus.CONFIRMED:
+        purposes.append(TokenPurpose.JOIN)
+    raws = mint_tokens(*purposes)
+    store_tokens(registration, raws)
+    return _link_urls(raws)
 
 
 def _organiser_email() -> str:
@@ -69,12 +71,6 @@ _PATTERNS: dict[tuple, MailPattern] = {}
 _PATTERNS_MAX = 64
 
 
-def _columns(row: Any) -> tuple:
-    """Return a row's column values, hashable: a key that changes whenever the row does."""
-    values = (getattr(row, attr.key) for attr in inspect(type(row)).column_attrs)
-    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
-
-
 def render(registration: Registration, template: str, links: dict[str, str]) -> RenderedMail:
     """Render a mail about this registration: the pattern of its template, locale, event and
     organisation, rendered once, filled in with the person's address, name and links."""
@@ -88,7 +84,8 @@ def render(registration: Registration, template: str, links: dict[str, str]) -> 
     ]
     filled = tuple(bool(value) for value in values)
     site_url = current_app.config["SITE_URL"]
-    key = (template, registration.locale, filled, site_url, _columns(event), _columns(organisation))
+    key = (template, registration.locale, filled, site_url)
+    key += (column_values(event), column_values(organisation))
     pattern = _PATTERNS.get(key)
     if pattern is None:
 
@@ -111,8 +108,20 @@ def _send(
     calendar: bytes | None = None,
     **links: str,
 ) -> bool:
+    mail = render(registration, template, links)
+    return _queue(registration, template, key, mail, now, calendar)
+
+
+def _queue(
+    registration: Registration,
+    template: str,
+    key: str,
+    mail: RenderedMail,
+    now: datetime,
+    calendar: bytes | None,
+) -> bool:
     return enqueue_rendered(
-        render(registration, template, links),
+        mail,
         registration.email,
         registration.mail_prefix + key,
         kind=template,
@@ -123,12 +132,35 @@ def _send(
     )
 
 
-def send_confirmation(registration: Registration, key: str, now: datetime) -> bool:
-    """Confirm a seat (at registration or on promotion) with the invite and both links."""
-    links = _links(registration)
+class Draft(NamedTuple):
+    """A mail rendered for a registration that has no id yet, with the secrets of its links."""
+
+    template: str
+    key: str
+    secrets: dict[TokenPurpose, str]
+    mail: RenderedMail
+    calendar: bytes | None
+
+
+def draft_confirmation(registration: Registration, key: str) -> Draft:
+    """Render the confirmation of a seat (at registration or on promotion), with the invite and
+    both links, without writing anything yet."""
+    raws = mint_tokens(TokenPurpose.MANAGE, TokenPurpose.JOIN)
+    links = _link_urls(raws)
     template = "registration_promoted" if key == "promotion" else "registration_confirmed"
     calendar = invite(registration, links["join_url"], links["manage_url"])
-    return _send(registration, template, key, now, calendar=calendar, **links)
+    return Draft(template, key, raws, render(registration, template, links), calendar)
+
+
+def send_draft(registration: Registration, draft: Draft, now: datetime) -> bool:
+    """Queue a drafted mail once its registration is flushed: its links start to work with it."""
+    store_tokens(registration, draft.secrets)
+    return _queue(registration, draft.template, draft.key, draft.mail, now, draft.calendar)
+
+
+def send_confirmation(registration: Registration, key: str, now: datetime) -> bool:
+    """Confirm a seat (at registration or on promotion) with the invite and both links."""
+    return send_draft(registration, draft_confirmation(registration, key), now)
 
 
 def send_waitlist_notice(registration: Registration, now: datetime) -> bool:

@@ -27,6 +27,8 @@ class TokenPurpose(enum.StrEnum):
 
 
 ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+# The same statuses in SQL: the condition of the unique index on active addresses.
+ACTIVE_CONDITION = "status IN ('confirmed', 'waitlisted')"
 
 
 class Registration(db.Model):
@@ -40,8 +42,8 @@ class Registration(db.Model):
             "event_id",
             "email_key",
             unique=True,
-            sqlite_where=text("status IN ('confirmed', 'waitlisted')"),
-            postgresql_where=text("status IN ('confirmed', 'waitlisted')"),
+            sqlite_where=text(ACTIVE_CONDITION),
+            postgresql_where=text(ACTIVE_CONDITION),
         ),
         Index("ix_registrations_event_status", "event_id", "status", "id"),
     )

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
-    ColumnElement,
-    String,
     bindparam,
-    case,
-    cast,
-    delete,
     func,
-    literal,
-    or_,
     select,
+    text,
     update,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import Executable
 
 from eventapp.events.models import Event, EventStatus, RegistrationState
 from eventapp.extensions import db
-from eventapp.kits.models import Sheet, UnsubscribeToken, kit_events
 from eventapp.kits.tokens import drop_registration_followups
 from eventapp.models import now_utc
-from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.registrations import mails
 from eventapp.registrations.models import (
+    ACTIVE_CONDITION,
     ACTIVE_STATUSES,
     Registration,
     RegistrationStatus,
-    RegistrationToken,
 )
 
 
@@ -75,20 +71,49 @@ def email_key(email: str) -> str:
 def lock_event(event: Event) -> None:
     """Hold the event's row lock until commit, so capacity is counted by one request at a time,
     and reload the event as it is now that we hold it."""
-    if db.session.get_bind().dialect.name == "sqlite":
+    statement = _locking(_dialect(), Event).execution_options(
+        populate_existing=True, synchronize_session=False
+    )
+    db.session.execute(statement, {"event_id": event.id}).scalars().all()
+
+
+# What decides whether a registration gets a seat, read again under the lock.
+_SEAT_RULES = ("status", "ends_at", "registration_opens_at", "registration_closes_at",
+               "capacity", "waitlist_enabled", "updated_at")  # fmt: skip
+
+
+def lock_seats(event: Event) -> None:
+    """Take the lock of lock_event, reloading only what decides a seat (a few columns, no ORM
+    reload: on SQLite every other registration waits while we hold it)."""
+    row = db.session.execute(_seat_locking(_dialect()), {"event_id": event.id}).one()
+    for name, value in zip(_SEAT_RULES, row, strict=True):
+        set_committed_value(event, name, value)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+@functools.cache
+def _seat_locking(dialect: str) -> Executable:
+    """Build the statement of lock_seats once per dialect: it runs on every registration."""
+    table = Event.__table__
+    return _locking(dialect, *(table.c[name] for name in _SEAT_RULES))
+
+
+def _locking(dialect: str, *columns) -> Executable:
+    """Return the statement that locks the row of the event :event_id and reads `columns`."""
+    table = Event.__table__
+    if dialect == "sqlite":
         # SQLite locks the whole file: a no-op write takes the write lock, readers go on. It
         # names updated_at so that the column's onupdate leaves it alone: nothing changed.
-        statement = (
-            update(Event)
-            .where(Event.id == event.id)
-            .values(id=Event.id, updated_at=Event.updated_at)
-            .returning(Event)
+        return (
+            update(table)
+            .where(table.c.id == bindparam("event_id"))
+            .values(id=table.c.id, updated_at=table.c.updated_at)
+            .returning(*columns)
         )
-    else:
-        statement = select(Event).where(Event.id == event.id).with_for_update()
-    db.session.execute(
-        statement.execution_options(populate_existing=True, synchronize_session=False)
-    ).scalars().all()
+    return select(*columns).where(table.c.id == bindparam("event_id")).with_for_update()
 
 
 def confirmed_count(event: Event) -> int:
@@ -99,61 +124,101 @@ def confirmed_count(event: Event) -> int:
     )
 
 
+@functools.cache
+def _active_id() -> Executable:
+    """Select the id of the active registration of :event_id and :email_key."""
+    # The partial unique index's own condition, word for word: with bound values the database
+    # cannot tell that index applies (SQLite never does) and reads every registration of the
+    # event instead of one entry.
+    table = Registration.__table__
+    return select(table.c.id).where(
+        table.c.event_id == bindparam("event_id"),
+        table.c.email_key == bindparam("email_key"),
+        text(ACTIVE_CONDITION),
+    )
+
+
 def active_registration(event: Event, email: str) -> Registration | None:
-    # The statuses written out in the SQL, as in the partial unique index's own condition: with
-    # bound values the database cannot tell that index applies (SQLite never does) and reads
-    # every registration of the event instead of one entry.
-    active = bindparam("active", ACTIVE_STATUSES, expanding=True, literal_execute=True)
-    return db.session.scalars(
-        select(Registration).where(
-            Registration.event_id == event.id,
-            Registration.email_key == email_key(email),
-            Registration.status.in_(active),
-        )
-    ).first()
+    found = db.session.execute(
+        _active_id(), {"event_id": event.id, "email_key": email_key(email)}
+    ).scalar()
+    return None if found is None else db.session.get(Registration, found)
 
 
 def register_attendee(event: Event, applicant: Applicant, now: datetime | None = None) -> Registration:
     """Register someone, confirmed or on the waiting list; an address already in sends its links again."""
     now = now or now_utc()
-    # On SQLite the lock below stops every other registration until commit: read ahead of it.
-    mails.prefetch()
-    lock_event(event)
-    if event.status != EventStatus.PUBLISHED or event.registration_state(now) != RegistrationState.OPEN:
-        raise RegistrationClosed()
-    existing = active_registration(event, applicant.email)
-    if existing is not None:
-        mails.send_links_again(existing, now)
-        return existing
-    if event.capacity is None or confirmed_count(event) < event.capacity:
-        status = RegistrationStatus.CONFIRMED
-    elif event.waitlist_enabled:
-        status = RegistrationStatus.WAITLISTED
+    _check_open(event, now)
+    values = {
+        "event_id": event.id,
+        "status": RegistrationStatus.CONFIRMED,
+        "full_name": applicant.full_name,
+        "email": applicant.email,
+        "email_key": email_key(applicant.email),
+        "organisation": applicant.organisation,
+        "category": applicant.category,
+        "locale": applicant.locale,
+        "wants_followups": applicant.wants_followups,
+        "followups_changed_at": now if applicant.wants_followups else None,
+        "utm": applicant.utm,
+        "referrer": applicant.referrer,
+        "created_at": now,
+        "confirmed_at": now,
+    }
+    registration = Registration(event=event, **values)
+    # Rendered before the lock, as if the seat were free and the address new, the common case:
+    # on SQLite the lock stops every other registration until commit.
+    confirmation = mails.draft_confirmation(registration, "confirmation")
+    rendered_from = event.updated_at
+    lock_seats(event)
+    _check_open(event, now)
+    if event.updated_at != rendered_from:  # edited meanwhile: the mail must say what is true now
+        db.session.refresh(event)
+        confirmation = mails.draft_confirmation(registration, "confirmation")
+    full = event.capacity is not None and confirmed_count(event) >= event.capacity
+    if full and not event.waitlist_enabled:
+        existing = active_registration(event, applicant.email)
+        if existing is None:
+            raise EventFull()
     else:
-        raise EventFull()
-    registration = Registration(
-        event=event,
-        status=status,
-        full_name=applicant.full_name,
-        email=applicant.email,
-        email_key=email_key(applicant.email),
-        organisation=applicant.organisation,
-        category=applicant.category,
-        locale=applicant.locale,
-        wants_followups=applicant.wants_followups,
-        followups_changed_at=now if applicant.wants_followups else None,
-        utm=applicant.utm,
-        referrer=applicant.referrer,
-        created_at=now,
-        confirmed_at=now if status == RegistrationStatus.CONFIRMED else None,
+        if full:
+            registration.status = values["status"] = RegistrationStatus.WAITLISTED
+            registration.confirmed_at = values["confirmed_at"] = None
+        # Into the table, then into the session as if loaded: no unit of work under the lock.
+        inserted = db.session.execute(_insert_registration(_dialect()), values).scalar()
+        if inserted is not None:
+            registration.id = inserted
+            make_transient_to_detached(registration)
+            db.session.add(registration)
+            if registration.status == RegistrationStatus.CONFIRMED:
+                mails.send_draft(registration, confirmation, now)
+            else:
+                mails.send_waitlist_notice(registration, now)
+            return registration
+        existing = active_registration(event, applicant.email)  # the unique index found it
+    mails.send_links_again(existing, now)
+    return existing
+
+
+@functools.cache
+def _insert_registration(dialect: str) -> Executable:
+    """INSERT a registration and return its id, or nothing when the address has an active one."""
+    table = Registration.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(
+            index_elements=["event_id", "email_key"], index_where=text(ACTIVE_CONDITION)
+        )
+        .returning(table.c.id)
     )
-    db.session.add(registration)
-    db.session.flush()
-    if status == RegistrationStatus.CONFIRMED:
-        mails.send_confirmation(registration, "confirmation", now)
-    else:
-        mails.send_waitlist_notice(registration, now)
-    return registration
+
+
+def _check_open(event: Event, now: datetime) -> None:
+    """Refuse a registration to an event that does not take any now."""
+    state = event.registration_state(now)
+    if event.status != EventStatus.PUBLISHED or state != RegistrationState.OPEN:
+        raise RegistrationClosed()
 
 
 def promote_next(event: Event, now: datetime) -> Registration | None:
@@ -316,73 +381,3 @@ def _registrations(event: Event, *statuses: RegistrationStatus) -> list[Registra
             .order_by(Registration.id)
         )
     )
-
-
-def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = None) -> int:
-    """Forget the people of the registrations matching `chosen` (data retention); return how many.
-
-    What erase_registration does for one person, done for many in a few set-based statements:
-    their pending mails are withdrawn, the mails they were sent forget them, every link dies and
-    the personal columns are blanked. Unlike an erasure, nobody is withdrawn: each status stays,
-    so attendance and counts survive. Rows already erased are skipped, so a second run is a no-op.
-    """
-    now = now or now_utc()
-    targets = select(Registration.id).where(chosen, Registration.erased_at.is_(None))
-    # The follow-ups still queued for them; the key is kits.tokens.followup_key, built in SQL.
-    followup_keys = (
-        select(
-            literal("sheet:") + cast(Sheet.id, String)
-            + literal(":r") + cast(Registration.id, String)
-        )
-        .select_from(Sheet)
-        .join(kit_events, kit_events.c.kit_id == Sheet.kit_id)
-        .join(Registration, Registration.event_id == kit_events.c.event_id)
-        .where(chosen, Registration.erased_at.is_(None))
-    )
-    db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.dedupe_key.in_(followup_keys),
-        )
-        .values(status=OutboxStatus.CANCELLED)
-    )
-    # Every mail sent to them under their registration's keys: from each registration, its
-    # address leads to its mails through the to_address index, then the key tells whose it is.
-    mail = aliased(OutboxMessage)
-    person_id = cast(Registration.id, String)
-    theirs = (
-        select(mail.id)
-        .join(Registration, Registration.email == mail.to_address)
-        .where(
-            chosen,
-            Registration.erased_at.is_(None),
-            mail.to_address != "",
-            or_(
-                mail.dedupe_key.like(literal("registration:") + person_id + literal(":%")),
-                mail.dedupe_key.like(literal("sheet:%:r") + person_id),
-            ),
-        )
-    )
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(theirs))
-        .values(
-            status=case(
-                (OutboxMessage.status == OutboxStatus.PENDING, OutboxStatus.CANCELLED.value),
-                else_=OutboxMessage.status,
-            ),
-            **mails.FORGOTTEN_MAIL,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    for token in (RegistrationToken, UnsubscribeToken):
-        db.session.execute(delete(token).where(token.registration_id.in_(targets)))
-    result = db.session.execute(
-        update(Registration)
-        .where(chosen, Registration.erased_at.is_(None))
-        .values(**anonymised_fields(now))
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire_all()  # loaded registrations, tokens and mails are stale now
-    return result.rowcount or 0

@@ -15,19 +15,25 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_tokens(registration: Registration, *purposes: TokenPurpose) -> list[str]:
-    """Add a new secret for this registration per purpose, in one statement; return them, the
-    only time they exist."""
-    raws = [secrets.token_urlsafe(32) for _ in purposes]  # 256 random bits each
+# Into the table: rows in, no ORM bookkeeping (built once: it runs on every registration).
+_INSERT = insert(RegistrationToken.__table__)
+
+
+def mint_tokens(*purposes: TokenPurpose) -> dict[TokenPurpose, str]:
+    """Return a new secret per purpose, not stored yet: the only time they exist."""
+    return {purpose: secrets.token_urlsafe(32) for purpose in purposes}  # 256 random bits each
+
+
+def store_tokens(registration: Registration, raws: dict[TokenPurpose, str]) -> None:
+    """Add the hashes of these secrets to the registration, in one statement."""
     db.session.execute(
-        insert(RegistrationToken.__table__),  # the table: rows in, no ORM bookkeeping
+        _INSERT,
         [
             {"registration_id": registration.id, "purpose": purpose, "token_hash": hash_token(raw)}
-            for purpose, raw in zip(purposes, raws, strict=True)
+            for purpose, raw in raws.items()
         ],
     )
     db.session.expire(registration, ["tokens"])  # a loaded list would miss the new ones
-    return raws
 
 
 def find_by_token(raw: str, purpose: TokenPurpose) -> Registration | None:

@@ -29,7 +29,11 @@ def watch(*models: type) -> None:
 
 def content_version() -> int:
     """Return the current content counter (0 before the first change)."""
-    return db.session.scalar(select(ContentVersion.value).where(ContentVersion.id == 1)) or 0
+    return db.session.scalar(_READ_VERSION) or 0
+
+
+# Built once: every public page and every registration reads it.
+_READ_VERSION = select(ContentVersion.__table__.c.value).where(ContentVersion.__table__.c.id == 1)
 
 
 @event.listens_for(Session, "before_flush")

@@ -10,11 +10,21 @@ from eventapp.site.models import Organisation
 
 
 def current_organisation() -> Organisation:
-    """Return the organisation row, or one built from config when the table is empty."""
+    """Return the organisation, or one built from config when the table is empty.
+
+    It is a copy attached to no session, read once per request: pages, mails and invites only
+    read it, and a copy costs a plain row instead of an ORM load on every page.
+    """
     if "organisation" not in g:
-        row = db.session.scalars(select(Organisation).order_by(Organisation.id).limit(1)).first()
-        g.organisation = row or Organisation(**current_app.config["ORGANISATION"])
+        row = db.session.execute(_FIRST_ORGANISATION).first()
+        values = row._asdict() if row else current_app.config["ORGANISATION"]
+        g.organisation = Organisation(**values)
     return g.organisation
+
+
+_FIRST_ORGANISATION = (
+    select(Organisation.__table__).order_by(Organisation.__table__.c.id).limit(1)
+)
 
 
 def is_safe_next(target: str | None) -> bool:
