@@ -155,7 +155,7 @@ def detail(kit_id: int):
 
 
 def _store_files(form: SheetForm, sheet: Sheet) -> list[str | None]:
-    """Store the uploaded PDFs; return the files they replace (deleted after the commit)."""
+    """Store the uploaded PDFs; return the files they replace (to delete on commit)."""
     replaced = []
     for field, accessible in ((form.pdf, False), (form.accessible_pdf, True)):
         upload = field.data
@@ -186,10 +186,7 @@ def new_sheet(kit_id: int):
                 services.update_sheet(sheet, accessible_body=accessible_body)
             _store_files(form, sheet)
             if form.pdf.errors or form.accessible_pdf.errors:
-                written = [sheet.file_name, sheet.accessible_file_name]
-                db.session.rollback()
-                for name in written:
-                    uploads.remove_file(name)
+                db.session.rollback()  # also deletes the files just written
             else:
                 record("sheet.create", sheet, label=f"{kit.title} n°{sheet.number}",
                        details={"kit": kit.id, "title": sheet.title})
@@ -214,17 +211,14 @@ def edit_sheet(kit_id: int, sheet_id: int):
         services.update_sheet(sheet, **form.content())
         replaced = _store_files(form, sheet)
         if form.pdf.errors or form.accessible_pdf.errors:
-            new_files = {sheet.file_name, sheet.accessible_file_name} - set(replaced)
-            db.session.rollback()
-            for name in new_files:
-                uploads.remove_file(name)
+            db.session.rollback()  # also deletes the files just written
         else:
             record("sheet.update", sheet, label=f"{kit.title} n°{sheet.number}",
                    details={"kit": kit.id,
                             "changed": changed(before, snapshot(sheet, SHEET_FIELDS))})
-            db.session.commit()
             for name in replaced:
-                uploads.remove_file(name)
+                uploads.remove_file(name)  # once the commit succeeds
+            db.session.commit()
             flash(gettext("Fiche n°%(number)d enregistrée.", number=sheet.number), "success")
             return redirect(url_for("admin.kits.detail", kit_id=kit.id), code=303)
     status = 422 if request.method == "POST" else 200

@@ -124,9 +124,9 @@ def _save_release(form: ReleaseForm, release: PressRelease | None):
     else:
         record("press_release.update", release, label=release.title,
                details={"changed": changed(before, snapshot(release, RELEASE_FIELDS))})
-    db.session.commit()
     if stale_image and stale_image != release.image_filename:
-        storage.stored_path(stale_image).unlink(missing_ok=True)
+        storage.remove_file(stale_image)  # once the commit succeeds
+    db.session.commit()
     return release
 
 
@@ -176,9 +176,9 @@ def delete_release(release_id: int):
         files = [a.stored_name for a in release.attachments] + [release.image_filename]
         record("press_release.delete", release, label=release.title)
         db.session.delete(release)
-        db.session.commit()
         for name in filter(None, files):
-            storage.stored_path(name).unlink(missing_ok=True)
+            storage.remove_file(name)  # once the commit succeeds
+        db.session.commit()
         flash(gettext("Communiqué supprimé."), "success")
         return redirect(url_for("admin.press.index"), code=303)
     return render_template("admin/press/delete.html", form=form, release=release)
@@ -221,8 +221,8 @@ def delete_attachment(release_id: int, attachment_id: int):
         record("press_release.detach", release, label=release.title,
                details={"file": attachment.original_name})
         db.session.delete(attachment)
+        storage.remove_file(name)  # once the commit succeeds
         db.session.commit()
-        storage.stored_path(name).unlink(missing_ok=True)
         flash(gettext("Document retiré."), "success")
     return redirect(url_for("admin.press.edit_release", release_id=release_id) + "#documents",
                     code=303)

@@ -9,10 +9,10 @@ from sqlalchemy.orm import joinedload
 
 from eventapp.admin import editing
 from eventapp.admin.forms import ActionForm, SpeakerForm
-from eventapp.speakers.photos import PhotoRejected, remove_photo_file, set_speaker_photo
 from eventapp.admin.services import changed, paginate, record, snapshot
 from eventapp.extensions import db
 from eventapp.speakers.models import EventSpeaker, Speaker
+from eventapp.speakers.photos import PhotoRejected, remove_photo_file, set_speaker_photo
 
 bp = Blueprint("speakers", __name__, url_prefix="/speakers")
 
@@ -34,7 +34,7 @@ def index():
 
 
 def _apply_photo(form: SpeakerForm, speaker: Speaker) -> str | None:
-    """Store a new photo, or drop the current one; return the file to delete after the commit."""
+    """Store a new photo, or drop the current one; return the file to delete on commit."""
     upload = form.photo.data
     if upload and getattr(upload, "filename", ""):
         return set_speaker_photo(speaker, upload.stream)
@@ -65,8 +65,8 @@ def _save(form: SpeakerForm, speaker: Speaker | None):
     else:
         record("speaker.update", speaker, label=speaker.name,
                details={"changed": changed(before, after)})
+    remove_photo_file(stale_photo)  # once the commit succeeds
     db.session.commit()
-    remove_photo_file(stale_photo)
     return speaker
 
 
@@ -111,8 +111,8 @@ def delete(speaker_id: int):
         photo, name = speaker.photo_filename, speaker.name
         record("speaker.delete", speaker, label=name)
         db.session.delete(speaker)
+        remove_photo_file(photo)  # once the commit succeeds
         db.session.commit()
-        remove_photo_file(photo)
         flash(gettext("%(name)s est supprimé·e.", name=name), "success")
         return redirect(url_for("admin.speakers.index"), code=303)
     return render_template(

@@ -48,8 +48,8 @@ def upload_command(slug: str, number: int, path: Path, accessible: bool) -> None
             previous = uploads.attach_pdf(sheet, stream, accessible=accessible)
     except uploads.UploadRejected as error:
         raise click.ClickException(str(error)) from error
+    uploads.remove_file(previous)  # once the commit succeeds
     db.session.commit()
-    uploads.remove_file(previous)
     click.echo(f"sheet n°{number}: stored ({path.stat().st_size} bytes)")
 
 

@@ -6,10 +6,7 @@ it (looked up by the sheet), not to name the download (the sheet's number and ti
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import tempfile
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -18,6 +15,7 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from eventapp.kits.models import Sheet
+from eventapp.uploads import UploadFolder, random_name
 
 PDF_SIGNATURE = b"%PDF-"
 PDF_END = b"%%EOF"
@@ -25,6 +23,7 @@ PDF_END = b"%%EOF"
 PDF_END_WINDOW = 1024
 # Random names for uploads; fixed "demo-" names for the demo's placeholders (written once).
 STORED_NAME = re.compile(r"^(?:[0-9a-f]{32}|demo-[a-z0-9-]{1,60})\.pdf$")
+FILES = UploadFolder("KIT_UPLOAD_FOLDER", STORED_NAME, "sheet file")
 
 
 class UploadRejected(ValueError):
@@ -38,14 +37,12 @@ class StoredFile(NamedTuple):
 
 def upload_folder() -> Path:
     """Return the folder of sheet files (KIT_UPLOAD_FOLDER, relative to the instance folder)."""
-    return Path(current_app.instance_path, current_app.config["KIT_UPLOAD_FOLDER"])
+    return FILES.folder()
 
 
 def stored_path(name: str) -> Path:
     """Return where a generated name lives; refuse anything that is not one of ours."""
-    if not STORED_NAME.match(name):
-        raise ValueError(f"not a stored sheet file name: {name!r}")
-    return upload_folder() / name
+    return FILES.path(name)
 
 
 def check_pdf(data: bytes, limit: int) -> None:
@@ -73,25 +70,14 @@ def read_pdf(stream: BinaryIO, limit: int | None = None) -> bytes:
 
 def write_file(data: bytes, name: str | None = None) -> StoredFile:
     """Write bytes under a new random name (or a fixed demo name), atomically."""
-    folder = upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    name = name or secrets.token_hex(16) + ".pdf"
-    target = stored_path(name)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return StoredFile(name, len(data))
+    return StoredFile(FILES.write(data, name or random_name(".pdf")), len(data))
 
 
 def attach_pdf(sheet: Sheet, stream: BinaryIO, *, accessible: bool = False) -> str | None:
     """Store a PDF as the sheet's file (or its accessible version); add, never commit.
 
-    Return the name of the file it replaces, for the caller to remove once its commit succeeded.
+    Return the name of the file it replaces, for the caller to pass to remove_file before its
+    commit.
     """
     stored = write_file(read_pdf(stream))
     if accessible:
@@ -104,6 +90,5 @@ def attach_pdf(sheet: Sheet, stream: BinaryIO, *, accessible: bool = False) -> s
 
 
 def remove_file(name: str | None) -> None:
-    """Delete a stored file that nothing points to any more."""
-    if name:
-        stored_path(name).unlink(missing_ok=True)
+    """Delete a stored file that nothing will point to once the current transaction commits."""
+    FILES.delete(name)

@@ -7,10 +7,7 @@ must start with the PDF signature, an image must be a JPEG, PNG or WebP that Pil
 from __future__ import annotations
 
 import io
-import os
 import re
-import secrets
-import tempfile
 import unicodedata
 import warnings
 from pathlib import Path
@@ -22,10 +19,12 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
 from eventapp.press.models import PressAttachment, PressRelease
+from eventapp.uploads import UploadFolder, random_name
 
 PDF_SIGNATURE = b"%PDF-"
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|jpg|png|webp)$")
+FILES = UploadFolder("PRESS_UPLOAD_FOLDER", STORED_NAME, "press file")
 
 
 class UploadRejected(ValueError):
@@ -34,14 +33,17 @@ class UploadRejected(ValueError):
 
 def upload_folder() -> Path:
     """Return the folder of press files (PRESS_UPLOAD_FOLDER, relative to the instance folder)."""
-    return Path(current_app.instance_path, current_app.config["PRESS_UPLOAD_FOLDER"])
+    return FILES.folder()
 
 
 def stored_path(stored_name: str) -> Path:
     """Return where a generated name lives; refuse anything that is not one of ours."""
-    if not STORED_NAME.match(stored_name):
-        raise ValueError(f"not a stored press file name: {stored_name!r}")
-    return upload_folder() / stored_name
+    return FILES.path(stored_name)
+
+
+def remove_file(stored_name: str | None) -> None:
+    """Delete a stored press file once the current transaction commits."""
+    FILES.delete(stored_name)
 
 
 def _read_bounded(stream: BinaryIO, limit: int) -> bytes:
@@ -60,18 +62,7 @@ def _read_bounded(stream: BinaryIO, limit: int) -> bytes:
 
 def _write(data: bytes, extension: str) -> str:
     """Write the bytes under a new random name, atomically, and return that name."""
-    folder = upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    name = secrets.token_hex(16) + extension
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, folder / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return name
+    return FILES.write(data, random_name(extension))
 
 
 def safe_download_name(original: str, extension: str) -> str:

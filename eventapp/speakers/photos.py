@@ -9,23 +9,22 @@ stored as WebP under a random name.
 from __future__ import annotations
 
 import io
-import os
 import re
-import secrets
-import tempfile
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import Blueprint, Response, abort, current_app, send_from_directory
+from flask import Blueprint, Response, current_app
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from eventapp.speakers.models import Speaker
+from eventapp.uploads import UploadFolder, random_name
 
 ACCEPTED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF"]
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
+PHOTOS = UploadFolder("SPEAKER_PHOTO_FOLDER", STORED_NAME, "photo")
 WEBP_QUALITY = 82
 
 bp = Blueprint("speaker_photos", __name__)
@@ -37,14 +36,12 @@ class PhotoRejected(ValueError):
 
 def photo_folder() -> Path:
     """Return the folder of speaker photos (SPEAKER_PHOTO_FOLDER, in the instance folder)."""
-    return Path(current_app.instance_path, current_app.config["SPEAKER_PHOTO_FOLDER"])
+    return PHOTOS.folder()
 
 
 def photo_path(name: str) -> Path:
     """Return where a stored photo lives; refuse any name we did not generate."""
-    if not STORED_NAME.match(name):
-        raise ValueError(f"not a stored photo name: {name!r}")
-    return photo_folder() / name
+    return PHOTOS.path(name)
 
 
 def _read_bounded(stream: BinaryIO) -> bytes:
@@ -88,46 +85,27 @@ def clean_photo(data: bytes) -> bytes:
     return output.getvalue()
 
 
-def _write(data: bytes) -> str:
-    folder = photo_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    name = secrets.token_hex(16) + ".webp"
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, folder / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return name
-
-
 def set_speaker_photo(speaker: Speaker, stream: BinaryIO) -> str | None:
     """Store a cleaned copy of the upload as the speaker's photo; add, never commit.
 
-    Return the name of the photo it replaces, for the caller to remove once its commit succeeded.
+    Return the name of the photo it replaces, for the caller to pass to remove_photo_file before
+    its commit.
     """
     cleaned = clean_photo(_read_bounded(stream))
     previous = speaker.photo_filename
-    speaker.photo_filename = _write(cleaned)
+    speaker.photo_filename = PHOTOS.write(cleaned, random_name(".webp"))
     return previous
 
 
 def remove_photo_file(name: str | None) -> None:
-    """Delete a stored photo that nothing points to any more."""
+    """Delete a stored photo that nothing will point to once the current transaction commits."""
     if name and STORED_NAME.match(name):
-        photo_path(name).unlink(missing_ok=True)
+        PHOTOS.delete(name)
 
 
 @bp.get("/speakers/photos/<name>")
 def photo(name: str) -> Response:
     """Send a speaker's photo; names are random and never reused, so it may be cached for good."""
-    if not STORED_NAME.match(name):
-        abort(404)
-    response = send_from_directory(
-        photo_folder(), name, mimetype="image/webp", max_age=365 * 24 * 3600
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response = PHOTOS.send(name, mimetype="image/webp", max_age=365 * 24 * 3600)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
