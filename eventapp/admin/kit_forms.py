@@ -36,6 +36,26 @@ def _themes(value: str | None) -> list[str]:
     return [theme.strip() for theme in (value or "").split(",") if theme.strip()]
 
 
+class LocalTimeForm(FlaskForm):
+    """Read one datetime-local field in the kit's zone; keep its UTC value once valid."""
+
+    # The field read, and the attribute given its UTC value (None when empty or invalid).
+    local_field = "release_at"
+    utc_attribute = "release_utc"
+
+    def __init__(self, *args, tz_name: str = "Europe/Paris", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = zone(tz_name)
+        setattr(self, self.utc_attribute, None)
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        field = self[self.local_field]
+        setattr(self, self.utc_attribute, check_local(field, self.tz))
+        return not field.errors
+
+
 class KitForm(FlaskForm):
     """Create or edit a kit."""
 
@@ -49,7 +69,7 @@ class KitForm(FlaskForm):
     show_upcoming_titles = BooleanField(_l("Montrer le titre des fiches à paraître"))
 
 
-class SheetForm(FlaskForm):
+class SheetForm(LocalTimeForm):
     """Create or edit a sheet; the release date is set here at creation, then rescheduled."""
 
     number = IntegerField(
@@ -68,17 +88,6 @@ class SheetForm(FlaskForm):
     pdf = FileField(_l("Fiche (PDF)"))
     accessible_pdf = FileField(_l("Version accessible (PDF balisé)"))
 
-    def __init__(self, *args, tz_name: str = "Europe/Paris", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.tz = zone(tz_name)
-        self.release_utc = None
-
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        self.release_utc = check_local(self.release_at, self.tz)
-        return not self.release_at.errors
-
     def content(self) -> dict:
         """Return what update_sheet takes."""
         return {
@@ -89,25 +98,17 @@ class SheetForm(FlaskForm):
         }
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(LocalTimeForm):
     """Move one sheet's release; empty takes it off the calendar."""
 
     release_at = local_datetime(_l("Nouvelle date de parution"))
 
-    def __init__(self, *args, tz_name: str = "Europe/Paris", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.tz = zone(tz_name)
-        self.release_utc = None
 
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        self.release_utc = check_local(self.release_at, self.tz)
-        return not self.release_at.errors
-
-
-class WeeklyScheduleForm(FlaskForm):
+class WeeklyScheduleForm(LocalTimeForm):
     """Lay every sheet out on a weekly calendar, in order of number."""
+
+    local_field = "first_release"
+    utc_attribute = "first_utc"
 
     first_release = local_datetime(_l("Première parution"), required=True)
     weekday = SelectField(_l("Jour de parution"), choices=choices(WEEKDAY_CHOICES), default="")
@@ -118,14 +119,3 @@ class WeeklyScheduleForm(FlaskForm):
     )
     include_announced = BooleanField(_l("Déplacer aussi les fiches déjà annoncées par mail"))
     confirmed = BooleanField()
-
-    def __init__(self, *args, tz_name: str = "Europe/Paris", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.tz = zone(tz_name)
-        self.first_utc = None
-
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        self.first_utc = check_local(self.first_release, self.tz)
-        return not self.first_release.errors
