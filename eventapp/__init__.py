@@ -110,7 +110,6 @@ def watch_public_content() -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each domain's pages."""
-    from eventapp.speakers.photos import bp as speaker_photos_bp
     from eventapp.admin.views import bp as admin_bp
     from eventapp.auth.views import bp as auth_bp
     from eventapp.events.views import bp as events_bp
@@ -122,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.site.security import init_security
     from eventapp.site.views import bp as site_bp
     from eventapp.site.views import register_errorhandlers
+    from eventapp.speakers.photos import bp as speaker_photos_bp
     from eventapp.speakers.views import bp as speakers_bp
 
     app.register_blueprint(site_bp)

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.registrations import services
 from eventapp.registrations.models import Registration, RegistrationStatus, RegistrationToken
 from tests.factories import make_event
 from tests.helpers import csrf_token, text

@@ -81,8 +81,9 @@ def test_the_health_check_answers_when_the_database_does(client):
 
 
 def test_trusted_proxies_give_the_client_address_to_rate_limits(tmp_path):
-    from eventapp import create_app
     from flask import request
+
+    from eventapp import create_app
 
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "x", "TRUSTED_PROXIES": 1,

@@ -45,7 +45,6 @@ def _error_page(error: HTTPException):
         404: gettext("Page introuvable"),
         405: gettext("Méthode non autorisée"),
         413: gettext("Fichier trop volumineux"),
-        413: gettext("Fichier trop volumineux"),
         429: gettext("Trop de demandes"),
         500: gettext("Erreur du serveur"),
     }
