@@ -73,6 +73,7 @@ REGISTRATION_RETENTION_DAYS = 3 * 365  # after the event, then anonymised
 # Retention of the rest, enforced daily by the worker's "data-retention" job (eventapp/privacy).
 PRESS_INQUIRY_RETENTION_DAYS = 365  # after the inquiry, then the journalist's details are blanked
 MAIL_BODY_RETENTION_DAYS = 90  # after sending: bodies, invite, files and the address are blanked
+AUDIT_LOG_RETENTION_DAYS = 365  # back-office audit entries (they name registrants), then deleted
 # The privacy page (/confidentialite). The data protection officer (DPO), if one was appointed;
 # an empty email falls back to PRIVACY_CONTACT.
 PRIVACY_DPO_NAME = ""

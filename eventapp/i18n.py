@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_location
 from flask import current_app, has_request_context, request
-from flask_babel import get_locale, gettext, ngettext
+from flask_babel import LazyString, get_locale, gettext, ngettext
 
 NBSP = "\u00a0"
 
@@ -59,6 +59,14 @@ def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
     if end.date() != start.date():
         text += f"{format_day(end)}, "
     return f"{text}{format_clock(end)}, {timezone_label(tz)}"
+
+
+def chars_at_most(limit: int) -> LazyString:
+    """Say "N caractères au plus" in the reader's language, for a message fixed at import."""
+    # A lambda rather than lazy_ngettext, which `pybabel extract -k _l` would not find.
+    return LazyString(
+        lambda: ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.", limit)
+    )
 
 
 def format_duration(length: timedelta) -> str:

@@ -249,7 +249,7 @@ def test_a_followup_links_to_the_sheet_and_carries_one_click_unsubscribe(app, ru
     assert smtp_server.wait_for(2)
     by_address = {str(m["To"]).split("<")[-1].rstrip(">"): m for m in smtp_server.messages}
     message = by_address["camille@example.org"]
-    assert message["Subject"] == "Nouvelle fiche du Kit RégionalESS : n°7 « Tourisme et ESS »"
+    assert message["Subject"] == "Kit RégionalESS : nouvelle fiche n°7 « Tourisme et ESS »"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     header = UNSUBSCRIBE.fullmatch(str(message["List-Unsubscribe"]).strip("<>"))
     assert header, message["List-Unsubscribe"]

@@ -8,7 +8,7 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 
 import pytest
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from PIL import Image
 from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
@@ -431,19 +431,24 @@ def test_without_press_contacts_the_organisation_hears_of_the_inquiry(app, clien
     }
 
 
-def expected(lang: str, message: str, **values) -> str:
-    """Return an error message as the visitor reads it in `lang`."""
+def expected(lang: str, message: str | tuple[str, str], **values) -> str:
+    """Return an error message as the visitor reads it in `lang`; a pair is a plural."""
     with force_locale(lang):
+        if isinstance(message, tuple):
+            return ngettext(*message, **values)
         return gettext(message, **values)
 
 
-TOO_LONG = "Le message est trop long : %(count)d caractères pour %(limit)d au plus. " \
-    "Raccourcissez-le ou joignez vos documents à votre réponse par e-mail."
+SHORTEN = "Raccourcissez-le ou joignez vos documents à votre réponse par mail."
+TOO_LONG = (
+    f"Le message est trop long : %(num)d caractère pour %(limit)d au plus. {SHORTEN}",
+    f"Le message est trop long : %(num)d caractères pour %(limit)d au plus. {SHORTEN}",
+)
 ONE_LINE = "Ce champ doit tenir sur une seule ligne."
-BAD_EMAIL = "Indiquez une adresse e-mail valide, par exemple nom@journal.fr."
+BAD_EMAIL = "Indiquez une adresse mail valide, par exemple nom@journal.fr."
 BAD_PHONE = "Indiquez un numéro de téléphone valide, par exemple 06 12 34 56 78."
 BAD_INPUT = [
-    pytest.param({"message": "x" * 5001}, TOO_LONG, {"count": 5001, "limit": 5000}, id="oversized"),
+    pytest.param({"message": "x" * 5001}, TOO_LONG, {"num": 5001, "limit": 5000}, id="oversized"),
     pytest.param({"name": "Eve\r\nBcc: victim@example.org"}, ONE_LINE, {}, id="crlf-name"),
     pytest.param({"email": "eve@example.org\r\nBcc: v@example.org"}, ONE_LINE, {}, id="crlf-email"),
     pytest.param({"subject": "Hello\nBcc: victim@example.org"}, ONE_LINE, {}, id="lf-subject"),

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from eventapp.admin.models import AuditLog
+from eventapp.admin.services import record
 from eventapp.extensions import db
 from eventapp.kits.models import KitSubscriber, SubscriptionStatus, UnsubscribeToken
 from eventapp.kits.tokens import followup_key, new_token, registrant_key
@@ -331,6 +333,55 @@ def test_ended_kit_subscriptions_never_keep_an_address(app):
     assert privacy.forget_unsubscribed(NOW) == 0
 
 
+# --- the audit log ---------------------------------------------------------------------------
+
+
+def audit(at: datetime, name: str) -> AuditLog:
+    """Add an entry naming a registrant, written `at`, as the back office would."""
+    entry = record("registration.cancel", None, label=name, details={"mails": 1}, now=at)
+    db.session.commit()
+    return entry
+
+
+def test_audit_entries_past_their_retention_are_deleted_and_recent_ones_stay(app):
+    days = timedelta(days=app.config["AUDIT_LOG_RETENTION_DAYS"])
+    old = audit(NOW - days - DAY, "Anne Martin")
+    oldest = audit(NOW - 3 * days, "Bruno Petit")
+    on_the_cutoff = audit(NOW - days, "Chloé Roux")
+    recent = audit(NOW - DAY, "Anne Martin")
+    old_id, oldest_id = old.id, oldest.id
+
+    assert privacy.delete_old_audit_entries(NOW) == 2
+    db.session.commit()
+
+    assert db.session.get(AuditLog, old_id) is None
+    assert db.session.get(AuditLog, oldest_id) is None
+    assert db.session.get(AuditLog, on_the_cutoff.id).details["label"] == "Chloé Roux"
+    assert db.session.get(AuditLog, recent.id).details == {"mails": 1, "label": "Anne Martin"}
+    assert count(AuditLog) == 2
+
+
+def test_the_audit_purge_is_idempotent(app):
+    days = timedelta(days=app.config["AUDIT_LOG_RETENTION_DAYS"])
+    audit(NOW - days - DAY, "Anne Martin")
+    audit(NOW - DAY, "Anne Martin")
+    assert privacy.delete_old_audit_entries(NOW) == 1
+    db.session.commit()
+
+    assert privacy.delete_old_audit_entries(NOW) == 0
+    db.session.commit()
+    assert count(AuditLog) == 1
+
+
+def test_the_audit_retention_follows_its_setting(app):
+    app.config["AUDIT_LOG_RETENTION_DAYS"] = 30
+    audit(NOW - 31 * DAY, "Anne Martin")
+    kept = audit(NOW - 29 * DAY, "Bruno Petit")
+    assert privacy.delete_old_audit_entries(NOW) == 1
+    db.session.commit()
+    assert db.session.scalars(select(AuditLog.id)).all() == [kept.id]
+
+
 # --- the worker job --------------------------------------------------------------------------
 
 
@@ -340,16 +391,19 @@ def test_the_worker_runs_the_retention_job_daily(app, two_events):
     job = registry.jobs["data-retention"]
     assert job.every == timedelta(days=1)
     make_inquiry(NOW - 400 * DAY)
+    audit(NOW - 400 * DAY, "Anne Martin")
+    audit(NOW - DAY, "Anne Martin")
 
     changed = job.run(NOW)
     db.session.commit()
 
-    # Two registrations; the inquiry; the old mails (3 confirmations/cancellation of the old
-    # event were sent years ago, the recent event's confirmation too).
+    # Two registrations; the inquiry; the old audit entry; the old mails (3
+    # confirmations/cancellation of the old event were sent years ago, the recent event's too).
     report_mails = count(OutboxMessage, OutboxMessage.subject == "")
-    assert changed == 2 + 1 + report_mails
+    assert changed == 2 + 1 + 1 + report_mails
     assert count(Registration, Registration.erased_at == NOW) == 2
     assert count(PressInquiry, PressInquiry.email == "") == 1
+    assert count(AuditLog) == 1
     assert job.run(NOW) == 0
 
 
@@ -365,6 +419,7 @@ def test_the_privacy_page_is_written_from_the_configuration(app, client):
         PRIVACY_RECIPIENTS=["Hébergeur : Exemple SAS, Roubaix (France)"],
         PRESS_INQUIRY_RETENTION_DAYS=730,
         MAIL_BODY_RETENTION_DAYS=60,
+        AUDIT_LOG_RETENTION_DAYS=180,
         PRIVACY_UPDATED="2026-11-01",
     )
     response = client.get("/confidentialite")
@@ -375,6 +430,7 @@ def test_the_privacy_page_is_written_from_the_configuration(app, client):
         "donnees@rtes.example", "Hébergeur : Exemple SAS",
         "3 ans après la fin de l'événement",  # REGISTRATION_RETENTION_DAYS
         "2 ans, puis le nom", "60 jours après l'envoi",
+        "180 jours, puis l'entrée est supprimée",  # AUDIT_LOG_RETENTION_DAYS
         "consentement", "intérêt légitime", "article 6.1.b",
         "rectifier", "effacer", "portabilité", "opposer", "retirer votre consentement",
         "CNIL", "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",

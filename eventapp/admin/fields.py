@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, SelectChoice, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from eventapp.i18n import chars_at_most
 from eventapp.registrations.forms import single_line
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -124,7 +125,7 @@ def text_field(label, max_chars: int, required: bool = False, **kwargs) -> Strin
         validators=[
             DataRequired(REQUIRED) if required else Optional(),
             single_line,
-            Length(max=max_chars, message=_l("%(max)d caractères au plus.", max=max_chars)),
+            Length(max=max_chars, message=chars_at_most(max_chars)),
         ],
         filters=[strip],
         **kwargs,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -62,7 +63,7 @@ MAX_LINKS = 10
 
 def reminder_label(minutes: int) -> str:
     """Name an offset that is not a preset: "90 minutes avant"."""
-    return str(_l("%(num)d minutes avant", num=minutes))
+    return ngettext("%(num)d minute avant", "%(num)d minutes avant", minutes)
 
 
 def reminder_text(minutes: int) -> str:
@@ -167,7 +168,9 @@ class SpeakerForm(FlaskForm):
     def validate_links(self, field) -> None:
         links = _links(field.data)
         if len(links) > MAX_LINKS:
-            raise ValidationError(_l("%(max)d liens au plus.", max=MAX_LINKS))
+            raise ValidationError(
+                ngettext("%(num)d lien au plus.", "%(num)d liens au plus.", MAX_LINKS)
+            )
         wrong = [link for link in links if not is_web_address(link)]
         if wrong:
             raise ValidationError(f"{WEB_ADDRESS_MESSAGE} ({wrong[0]})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,10 +35,14 @@ def strong_enough(form, field) -> None:
     password = field.data or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            _l("Au moins %(count)d caractères.", count=MIN_PASSWORD_LENGTH)
+            ngettext("Au moins %(num)d caractère.", "Au moins %(num)d caractères.",
+                     MIN_PASSWORD_LENGTH)
         )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(_l("%(count)d caractères au plus.", count=MAX_PASSWORD_LENGTH))
+        raise ValidationError(
+            ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.",
+                     MAX_PASSWORD_LENGTH)
+        )
     email = getattr(form, "account_email", None) or (
         form.email.data if hasattr(form, "email") else None
     )

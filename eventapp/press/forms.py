@@ -8,9 +8,12 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
+
+from eventapp.i18n import chars_at_most
 
 LINE_BREAKS = {"\r", "\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"}
 
@@ -36,10 +39,12 @@ def message_length(form, field) -> None:
     limit = current_app.config["PRESS_INQUIRY_MAX_MESSAGE_CHARS"]
     if len(field.data or "") > limit:
         raise ValidationError(
-            _l(
-                "Le message est trop long : %(count)d caractères pour %(limit)d au plus. "
-                "Raccourcissez-le ou joignez vos documents à votre réponse par e-mail.",
-                count=len(field.data),
+            ngettext(
+                "Le message est trop long : %(num)d caractère pour %(limit)d au plus. "
+                "Raccourcissez-le ou joignez vos documents à votre réponse par mail.",
+                "Le message est trop long : %(num)d caractères pour %(limit)d au plus. "
+                "Raccourcissez-le ou joignez vos documents à votre réponse par mail.",
+                len(field.data),
                 limit=limit,
             )
         )
@@ -51,7 +56,7 @@ def email_address(form, field) -> None:
         result = validate_email(field.data or "", check_deliverability=False)
     except EmailNotValidError as error:
         raise ValidationError(
-            _l("Indiquez une adresse e-mail valide, par exemple nom@journal.fr.")
+            _l("Indiquez une adresse mail valide, par exemple nom@journal.fr.")
         ) from error
     field.data = result.normalized
 
@@ -95,7 +100,7 @@ def _text(label, max_chars: int, required: bool = True, **kwargs) -> StringField
         validators=[
             first,
             single_line,
-            Length(max=max_chars, message=_l("%(max)d caractères au plus.", max=max_chars)),
+            Length(max=max_chars, message=chars_at_most(max_chars)),
         ],
         filters=[_strip],
         **kwargs,
@@ -108,11 +113,11 @@ class PressInquiryForm(FlaskForm):
     name = _text(_l("Nom et prénom"), 200)
     outlet = _text(_l("Média"), 200)
     email = EmailField(
-        _l("Adresse e-mail"),
+        _l("Adresse mail"),
         validators=[
             DataRequired(REQUIRED),
             single_line,
-            Length(max=254, message=_l("%(max)d caractères au plus.", max=254)),
+            Length(max=254, message=chars_at_most(254)),
             email_address,
         ],
         filters=[_strip],
@@ -122,7 +127,7 @@ class PressInquiryForm(FlaskForm):
         validators=[
             Optional(),
             single_line,
-            Length(max=40, message=_l("%(max)d caractères au plus.", max=40)),
+            Length(max=40, message=chars_at_most(40)),
             phone_number,
         ],
         filters=[_strip],

@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 @job("data-retention", every=timedelta(days=1))
 def purge_expired_data(now: datetime) -> int:
-    """Anonymise what has outlived its retention period; return how many rows changed."""
+    """Anonymise (or delete, for the audit log) what outlived its retention; count the rows."""
     report = apply_retention(now)
     if report.total:
         log.info("data retention: %s", report)

@@ -2,7 +2,9 @@
 
 Each purge anonymises rather than deletes, so that counts (registrations per event, inquiries per
 month, mails per status) still add up; each skips what it already blanked, so running it twice,
-or from two workers at once, changes nothing more. `now` is a parameter, as everywhere.
+or from two workers at once, changes nothing more. The audit log is the exception: nothing counts
+its entries, and one without who and what is worth nothing, so old entries are deleted. `now` is
+a parameter, as everywhere.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
+from eventapp.admin.models import AuditLog
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.kits.models import KitSubscriber, SubscriptionStatus
@@ -46,6 +49,7 @@ class RetentionReport:
     press_inquiries: int = 0
     mails: int = 0
     kit_subscribers: int = 0
+    audit_entries: int = 0
 
     @property
     def total(self) -> int:
@@ -142,6 +146,22 @@ def forget_unsubscribed(now: datetime | None = None) -> int:
     return result.rowcount or 0
 
 
+def delete_old_audit_entries(now: datetime | None = None) -> int:
+    """Delete the back-office audit entries over AUDIT_LOG_RETENTION_DAYS old.
+
+    Their labels and details name registrants, speakers, journalists and organisers, and the
+    entry keeps the organiser's address after the account is gone.
+    """
+    now = now or now_utc()
+    cutoff = now - _days("AUDIT_LOG_RETENTION_DAYS")
+    result = db.session.execute(
+        delete(AuditLog)
+        .where(AuditLog.at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def apply_retention(now: datetime | None = None) -> RetentionReport:
     """Run every purge at `now`; the caller commits."""
     now = now or now_utc()
@@ -151,6 +171,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         registrations=anonymise_past_registrations(now),
         press_inquiries=blank_old_press_inquiries(now),
         kit_subscribers=forget_unsubscribed(now),
+        audit_entries=delete_old_audit_entries(now),
     )
     db.session.expire_all()
     return report

@@ -59,6 +59,7 @@ def notice():
         registration_period=format_period(config["REGISTRATION_RETENTION_DAYS"]),
         press_period=format_period(config["PRESS_INQUIRY_RETENTION_DAYS"]),
         mail_period=format_period(config["MAIL_BODY_RETENTION_DAYS"]),
+        audit_period=format_period(config["AUDIT_LOG_RETENTION_DAYS"]),
         confirm_hours=config["KIT_CONFIRM_VALID_HOURS"],
     )
 

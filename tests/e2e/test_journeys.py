@@ -130,7 +130,7 @@ def test_a_journalist_sends_an_inquiry_and_both_mails_arrive(page, live_site):
     page.get_by_role("link", name="Écrire à l'équipe presse").last.click()
     page.get_by_label("Nom et prénom").fill("Alex Dupont")
     page.get_by_label("Média").fill("La Voix du Nord")
-    page.get_by_label("Adresse e-mail").fill("alex.dupont@example.org")
+    page.get_by_label("Adresse mail").fill("alex.dupont@example.org")
     page.get_by_label("Téléphone").fill("06 12 34 56 78")
     page.get_by_label("Objet").fill("Interview sur le kit RégionalESS")
     page.get_by_label("Message", exact=True).fill(
