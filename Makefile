@@ -52,7 +52,7 @@ $(E2E_TOOLS): tests/e2e/package.json tests/e2e/package-lock.json
 
 extract-messages: install  ## refresh the English catalogue after changing strings
 	$(BIN)/pybabel extract -F eventapp/translations/babel.cfg -k _l -o eventapp/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i eventapp/translations/messages.pot -d eventapp/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -i eventapp/translations/messages.pot -d eventapp/translations --no-fuzzy-matching --ignore-obsolete --width 100
 
 # A local installation gets its own random secret; the file is never committed.
 instance/config.py:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import re
@@ -299,6 +300,32 @@ def run_wrk(
     url: str, duration: float, threads: int = 2, connections: int = 32, timeout: float = 10
 ) -> WrkResult:
     """Drive `url` with wrk for `duration` seconds and return what it measured."""
+    language = ["--header=Accept-Language: fr"]
+    return _wrk(url, duration, language, None, threads, connections, timeout)
+
+
+def run_wrk_script(
+    url: str,
+    duration: float,
+    script: Path,
+    env: dict[str, str] | None = None,
+    threads: int = 2,
+    connections: int = 32,
+    timeout: float = 10,
+) -> WrkResult:
+    """Drive `url` with wrk and a Lua script (`-s`) that builds the requests; keep its output."""
+    return _wrk(url, duration, [f"--script={script}"], env, threads, connections, timeout)
+
+
+def _wrk(
+    url: str,
+    duration: float,
+    extra: list[str],
+    env: dict[str, str] | None,
+    threads: int,
+    connections: int,
+    timeout: float,
+) -> WrkResult:
     if not Path(WRK).exists():
         fail("wrk is not installed (Debian: apt-get install wrk)")
     argv = [
@@ -307,13 +334,31 @@ def run_wrk(
         f"--connections={max(connections, threads)}",
         f"--duration={max(1, round(duration))}s",
         f"--timeout={max(1, round(timeout))}s",
-        "--header=Accept-Language: fr",
+        *extra,
         url,
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + timeout + 30)
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=duration + timeout + 30,
+    )
     if done.returncode != 0:
         fail(f"wrk exited with {done.returncode}:\n{done.stdout}{done.stderr}")
-    return parse_wrk(url, done.stdout)
+    return parse_wrk(url, done.stdout + done.stderr)
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, duration: float, rounds: int) -> None:
+    """Add the options every load benchmark takes: how long, in how many rounds, how hard."""
+    parser.add_argument("--duration", type=float, default=duration, help="seconds of load per app")
+    parser.add_argument(
+        "--rounds", type=int, default=rounds, help="alternating runs the duration is split into"
+    )
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before measuring")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per app")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
 
 
 def expect_no_errors(result: WrkResult, label: str) -> None:
@@ -438,36 +483,3 @@ def compare(
     for measure in measures:
         log(measure.summary())
     return measures
-
-
-def run_wrk_script(
-    url: str,
-    duration: float,
-    script: Path,
-    env: dict[str, str] | None = None,
-    threads: int = 2,
-    connections: int = 32,
-    timeout: float = 10,
-) -> WrkResult:
-    """Drive `url` with wrk and a Lua script (`-s`) that builds the requests; keep its output."""
-    if not Path(WRK).exists():
-        fail("wrk is not installed (Debian: apt-get install wrk)")
-    argv = [
-        WRK,
-        f"--threads={threads}",
-        f"--connections={max(connections, threads)}",
-        f"--duration={max(1, round(duration))}s",
-        f"--timeout={max(1, round(timeout))}s",
-        f"--script={script}",
-        url,
-    ]
-    done = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=duration + timeout + 30,
-    )
-    if done.returncode != 0:
-        fail(f"wrk exited with {done.returncode}:\n{done.stdout}{done.stderr}")
-    return parse_wrk(url, done.stdout + done.stderr)

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from _common import (
     BENCH_DIR,
     BenchError,
+    add_load_arguments,
     compare,
     expect_page,
     free_port,
@@ -33,14 +34,7 @@ TARGET_RATIO = 0.5
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds of load per app")
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="alternating runs the duration is split into"
-    )
-    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before measuring")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per app")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    add_load_arguments(parser, duration=10, rounds=5)
     return parser.parse_args(argv)
 
 

@@ -39,6 +39,7 @@ from _common import (
     Instance,
     Measure,
     Server,
+    add_load_arguments,
     expect_no_errors,
     fail,
     free_port,
@@ -69,14 +70,7 @@ VALUE = re.compile(r"\bvalue=\"([^\"]*)\"")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=20, help="seconds of load per app")
-    parser.add_argument(
-        "--rounds", type=int, default=4, help="alternating runs the duration is split into"
-    )
-    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before measuring")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per app")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    add_load_arguments(parser, duration=20, rounds=4)
     return parser.parse_args(argv)
 
 

@@ -16,8 +16,11 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import Response, abort, current_app, send_from_directory
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -27,6 +30,31 @@ log = logging.getLogger(__name__)
 
 NAME_BYTES = 16  # 128 random bits: a name can be neither guessed nor collide
 _PENDING = "eventapp.uploads.pending"  # key in Session.info: [(path, doomed, transaction)]
+
+
+class UploadRejected(ValueError):
+    """A file refused for what it is (empty, too large, not the expected kind); the message is
+    shown to the organiser."""
+
+
+def read_bounded(stream: BinaryIO, limit: int) -> bytes:
+    """Read an upload, at most one byte past `limit` bytes; refuse it empty or larger."""
+    data = stream.read(limit + 1)
+    check_size(data, limit)
+    return data
+
+
+def check_size(data: bytes, limit: int) -> None:
+    """Refuse an empty file, or one larger than `limit` bytes."""
+    if not data:
+        raise UploadRejected(_l("Le fichier est vide."))
+    if len(data) > limit:
+        raise UploadRejected(
+            _l(
+                "Le fichier dépasse la taille maximale de %(size)s Mo.",
+                size=format_decimal(round(limit / 1_000_000, 1)),
+            )
+        )
 
 
 def random_name(extension: str) -> str:

@@ -12,7 +12,8 @@ from eventapp.admin.forms import ActionForm, SpeakerForm
 from eventapp.admin.services import changed, paginate, record, snapshot
 from eventapp.extensions import db
 from eventapp.speakers.models import EventSpeaker, Speaker
-from eventapp.speakers.photos import PhotoRejected, remove_photo_file, set_speaker_photo
+from eventapp.speakers.photos import remove_photo_file, set_speaker_photo
+from eventapp.uploads import UploadRejected
 
 bp = Blueprint("speakers", __name__, url_prefix="/speakers")
 
@@ -55,7 +56,7 @@ def _save(form: SpeakerForm, speaker: Speaker | None):
         editing.update_speaker(speaker, form.values())
     try:
         stale_photo = _apply_photo(form, speaker)
-    except PhotoRejected as error:
+    except UploadRejected as error:
         db.session.rollback()
         form.photo.errors.append(str(error))
         return None

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from flask import current_app
-from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from eventapp.kits.models import Sheet
-from eventapp.uploads import UploadFolder, random_name
+from eventapp.uploads import UploadFolder, UploadRejected, check_size, random_name
 
 PDF_SIGNATURE = b"%PDF-"
 PDF_END = b"%%EOF"
@@ -24,10 +23,6 @@ PDF_END_WINDOW = 1024
 # Random names for uploads; fixed "demo-" names for the demo's placeholders (written once).
 STORED_NAME = re.compile(r"^(?:[0-9a-f]{32}|demo-[a-z0-9-]{1,60})\.pdf$")
 FILES = UploadFolder("KIT_UPLOAD_FOLDER", STORED_NAME, "sheet file")
-
-
-class UploadRejected(ValueError):
-    """A file that is not a PDF, empty, or too large; the message is shown to the organiser."""
 
 
 class StoredFile(NamedTuple):
@@ -47,15 +42,7 @@ def stored_path(name: str) -> Path:
 
 def check_pdf(data: bytes, limit: int) -> None:
     """Refuse what is empty, larger than `limit` bytes, or not a PDF by its content."""
-    if not data:
-        raise UploadRejected(_l("Le fichier est vide."))
-    if len(data) > limit:
-        raise UploadRejected(
-            _l(
-                "Le fichier dépasse la taille maximale de %(size)s Mo.",
-                size=format_decimal(round(limit / 1_000_000, 1)),
-            )
-        )
+    check_size(data, limit)
     if not data.startswith(PDF_SIGNATURE) or PDF_END not in data[-PDF_END_WINDOW:]:
         raise UploadRejected(_l("Ce fichier n'est pas un PDF complet."))
 

@@ -14,21 +14,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
 from eventapp.press.models import PressAttachment, PressRelease
-from eventapp.uploads import UploadFolder, random_name
+from eventapp.uploads import UploadFolder, UploadRejected, random_name, read_bounded
 
 PDF_SIGNATURE = b"%PDF-"
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|jpg|png|webp)$")
 FILES = UploadFolder("PRESS_UPLOAD_FOLDER", STORED_NAME, "press file")
-
-
-class UploadRejected(ValueError):
-    """A file that is not what it claims, or too large; the message is shown to the organiser."""
 
 
 def upload_folder() -> Path:
@@ -44,20 +39,6 @@ def stored_path(stored_name: str) -> Path:
 def remove_file(stored_name: str | None) -> None:
     """Delete a stored press file once the current transaction commits."""
     FILES.delete(stored_name)
-
-
-def _read_bounded(stream: BinaryIO, limit: int) -> bytes:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise UploadRejected(
-            _l(
-                "Le fichier dépasse la taille maximale de %(size)s Mo.",
-                size=format_decimal(round(limit / 1_000_000, 1)),
-            )
-        )
-    if not data:
-        raise UploadRejected(_l("Le fichier est vide."))
-    return data
 
 
 def _write(data: bytes, extension: str) -> str:
@@ -77,7 +58,7 @@ def add_pdf_attachment(
     release: PressRelease, stream: BinaryIO, title: str, original_name: str
 ) -> PressAttachment:
     """Store a PDF (the press kit) and attach it to the release; add, never commit."""
-    data = _read_bounded(stream, current_app.config["PRESS_MAX_ATTACHMENT_BYTES"])
+    data = read_bounded(stream, current_app.config["PRESS_MAX_ATTACHMENT_BYTES"])
     if not data.startswith(PDF_SIGNATURE):
         raise UploadRejected(_l("Ce fichier n'est pas un PDF."))
     attachment = PressAttachment(
@@ -94,7 +75,7 @@ def add_pdf_attachment(
 
 def set_release_image(release: PressRelease, stream: BinaryIO, alt: str) -> None:
     """Store an image (JPEG, PNG or WebP) as the release's picture; add, never commit."""
-    data = _read_bounded(stream, current_app.config["PRESS_MAX_IMAGE_BYTES"])
+    data = read_bounded(stream, current_app.config["PRESS_MAX_IMAGE_BYTES"])
     try:
         with warnings.catch_warnings():
             # A huge canvas in a small file is a decompression bomb: refuse it.

@@ -180,16 +180,7 @@ def send_links_again(registration: Registration, now: datetime) -> bool:
 
 def send_cancellation(registration: Registration, held_seat: bool, now: datetime) -> bool:
     """Acknowledge a cancellation; calendars that hold the invite get a CANCEL for it."""
-    calendar = None
-    if held_seat:
-        calendar = cancel_invite(
-            registration.event,
-            attendee_email=registration.email,
-            attendee_name=registration.full_name,
-            site_url=current_app.config["SITE_URL"],
-            organisation=current_organisation(),
-            organiser_email=_organiser_email(),
-        )
+    calendar = _cancel_invite(registration) if held_seat else None
     return _send(registration, "registration_cancelled", "cancellation", now, calendar=calendar)
 
 
@@ -211,17 +202,21 @@ def send_update(registration: Registration, now: datetime) -> bool:
 
 def send_event_cancelled(registration: Registration, now: datetime) -> bool:
     """Tell a registrant the event is cancelled, with a CANCEL invite if they held a seat."""
-    calendar = None
-    if registration.status == RegistrationStatus.CONFIRMED:
-        calendar = cancel_invite(
-            registration.event,
-            attendee_email=registration.email,
-            attendee_name=registration.full_name,
-            site_url=current_app.config["SITE_URL"],
-            organisation=current_organisation(),
-            organiser_email=_organiser_email(),
-        )
+    held_seat = registration.status == RegistrationStatus.CONFIRMED
+    calendar = _cancel_invite(registration) if held_seat else None
     return _send(registration, "event_cancelled", "event-cancelled", now, calendar=calendar)
+
+
+def _cancel_invite(registration: Registration) -> bytes:
+    """Return the CANCEL that takes the event out of this registrant's calendar."""
+    return cancel_invite(
+        registration.event,
+        attendee_email=registration.email,
+        attendee_name=registration.full_name,
+        site_url=current_app.config["SITE_URL"],
+        organisation=current_organisation(),
+        organiser_email=_organiser_email(),
+    )
 
 
 def drop_pending(registration: Registration) -> int:

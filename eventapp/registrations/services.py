@@ -149,23 +149,23 @@ def register_attendee(event: Event, applicant: Applicant, now: datetime | None =
     """Register someone, confirmed or on the waiting list; an address already in sends its links again."""
     now = now or now_utc()
     _check_open(event, now)
-    values = {
-        "event_id": event.id,
-        "status": RegistrationStatus.CONFIRMED,
-        "full_name": applicant.full_name,
-        "email": applicant.email,
-        "email_key": email_key(applicant.email),
-        "organisation": applicant.organisation,
-        "category": applicant.category,
-        "locale": applicant.locale,
-        "wants_followups": applicant.wants_followups,
-        "followups_changed_at": now if applicant.wants_followups else None,
-        "utm": applicant.utm,
-        "referrer": applicant.referrer,
-        "created_at": now,
-        "confirmed_at": now,
-    }
-    registration = Registration(event=event, **values)
+    registration = Registration(
+        event=event,
+        event_id=event.id,
+        status=RegistrationStatus.CONFIRMED,
+        full_name=applicant.full_name,
+        email=applicant.email,
+        email_key=email_key(applicant.email),
+        organisation=applicant.organisation,
+        category=applicant.category,
+        locale=applicant.locale,
+        wants_followups=applicant.wants_followups,
+        followups_changed_at=now if applicant.wants_followups else None,
+        utm=applicant.utm,
+        referrer=applicant.referrer,
+        created_at=now,
+        confirmed_at=now,
+    )
     # Rendered before the lock, as if the seat were free and the address new, the common case:
     # on SQLite the lock stops every other registration until commit.
     confirmation = mails.draft_confirmation(registration, "confirmation")
@@ -182,9 +182,10 @@ def register_attendee(event: Event, applicant: Applicant, now: datetime | None =
             raise EventFull()
     else:
         if full:
-            registration.status = values["status"] = RegistrationStatus.WAITLISTED
-            registration.confirmed_at = values["confirmed_at"] = None
+            registration.status = RegistrationStatus.WAITLISTED
+            registration.confirmed_at = None
         # Into the table, then into the session as if loaded: no unit of work under the lock.
+        values = {name: getattr(registration, name) for name in _INSERTED}
         inserted = db.session.execute(_insert_registration(_dialect()), values).scalar()
         if inserted is not None:
             registration.id = inserted
@@ -198,6 +199,12 @@ def register_attendee(event: Event, applicant: Applicant, now: datetime | None =
         existing = active_registration(event, applicant.email)  # the unique index found it
     mails.send_links_again(existing, now)
     return existing
+
+
+# The columns register_attendee sets; the others keep their defaults (NULL).
+_INSERTED = ("event_id", "status", "full_name", "email", "email_key", "organisation", "category",
+             "locale", "wants_followups", "followups_changed_at", "utm", "referrer", "created_at",
+             "confirmed_at")  # fmt: skip
 
 
 @functools.cache

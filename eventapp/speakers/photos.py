@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import Blueprint, Response, current_app
-from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from eventapp.speakers.models import Speaker
-from eventapp.uploads import UploadFolder, random_name
+from eventapp.uploads import UploadFolder, UploadRejected, random_name, read_bounded
 
 ACCEPTED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF"]
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
@@ -28,10 +27,6 @@ PHOTOS = UploadFolder("SPEAKER_PHOTO_FOLDER", STORED_NAME, "photo")
 WEBP_QUALITY = 82
 
 bp = Blueprint("speaker_photos", __name__)
-
-
-class PhotoRejected(ValueError):
-    """A file that is not a readable picture, or too large; the message is for the organiser."""
 
 
 def photo_folder() -> Path:
@@ -42,21 +37,6 @@ def photo_folder() -> Path:
 def photo_path(name: str) -> Path:
     """Return where a stored photo lives; refuse any name we did not generate."""
     return PHOTOS.path(name)
-
-
-def _read_bounded(stream: BinaryIO) -> bytes:
-    limit = current_app.config["SPEAKER_PHOTO_MAX_BYTES"]
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise PhotoRejected(
-            _l(
-                "La photo dépasse la taille maximale de %(size)s Mo.",
-                size=format_decimal(round(limit / 1_000_000, 1)),
-            )
-        )
-    if not data:
-        raise PhotoRejected(_l("Le fichier est vide."))
-    return data
 
 
 def clean_photo(data: bytes) -> bytes:
@@ -72,7 +52,7 @@ def clean_photo(data: bytes) -> bytes:
                 image = ImageOps.exif_transpose(opened)  # the right way up before EXIF goes
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
             OSError, SyntaxError, ValueError, EOFError) as error:
-        raise PhotoRejected(
+        raise UploadRejected(
             _l("Ce fichier n'est pas une image JPEG, PNG, WebP ou GIF lisible.")
         ) from error
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
@@ -91,7 +71,7 @@ def set_speaker_photo(speaker: Speaker, stream: BinaryIO) -> str | None:
     Return the name of the photo it replaces, for the caller to pass to remove_photo_file before
     its commit.
     """
-    cleaned = clean_photo(_read_bounded(stream))
+    cleaned = clean_photo(read_bounded(stream, current_app.config["SPEAKER_PHOTO_MAX_BYTES"]))
     previous = speaker.photo_filename
     speaker.photo_filename = PHOTOS.write(cleaned, random_name(".webp"))
     return previous
