@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale, gettext
-from sqlalchemy.exc import IntegrityError
 from wtforms.i18n import messages_path
 
 from eventapp.events import services as events
@@ -113,9 +112,6 @@ def new(slug: str):
         return render_template(
             "registrations/new.html", event=event, form=form, state=state, refusal=message
         ), 409
-    except IntegrityError:
-        # Another request registered this address a moment ago; its mail is on its way.
-        db.session.rollback()
     return redirect(url_for("registrations.done", slug=slug), code=303)
 
 
