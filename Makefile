@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app eventapp
 STAMP := $(VENV)/.installed-stamp
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard eventapp/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite bench install translations e2e-tools extract-messages clean
+.PHONY: run test test-sqlite test-fast lint bench install translations e2e-tools extract-messages clean
 
 run: install translations instance/config.py  ## set up everything, then serve the demo
 	$(FLASK) db upgrade
@@ -19,6 +19,13 @@ test: install translations e2e-tools  ## the whole suite, on SQLite and on a thr
 
 test-sqlite: install translations e2e-tools  ## the suite on SQLite only (quicker while working)
 	$(BIN)/pytest -m "not postgres"
+
+test-fast: install translations  ## the inner loop: SQLite only, no browser, no live servers
+	$(BIN)/pytest -m "not postgres and not e2e and not slow"
+
+lint: install  ## ruff: the rules and the formatting, over the whole tree
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install translations  ## every benchmark in bench/, each printing its RESULT line
 	@for script in bench/*.py; do \
