@@ -54,49 +54,62 @@ def populate(instance_path: str, subscribers: int, release_at: datetime) -> None
         upgrade()
         since = release_at - timedelta(days=30)
         event = Event(
-            slug="lancement", title="Lancement du kit", kind=EventKind.ONLINE,
-            status=EventStatus.PUBLISHED, starts_at=since + timedelta(days=1),
+            slug="lancement",
+            title="Lancement du kit",
+            kind=EventKind.ONLINE,
+            status=EventStatus.PUBLISHED,
+            starts_at=since + timedelta(days=1),
             ends_at=since + timedelta(days=1, minutes=30),
         )
         kit = Kit(slug="kit-regionaless", title="Kit RégionalESS", published=True, events=[event])
         sheet = Sheet(
-            kit=kit, number=7, title="Tourisme et ESS",
+            kit=kit,
+            number=7,
+            title="Tourisme et ESS",
             summary="Tourisme social, associatif et durable : des séjours accessibles.",
-            release_at=release_at, file_name="0" * 32 + ".pdf", file_size=250_000,
+            release_at=release_at,
+            file_name="0" * 32 + ".pdf",
+            file_size=250_000,
         )
         db.session.add_all([event, kit, sheet])
         db.session.flush()
         kit_only = subscribers // KIT_ONLY_SHARE
         registrants = subscribers - kit_only
         for start in range(0, registrants, INSERT_BATCH):
-            db.session.execute(insert(Registration.__table__), [
-                {
-                    "event_id": event.id,
-                    "status": RegistrationStatus.CONFIRMED.value,
-                    "full_name": f"Personne {index}",
-                    "email": f"personne.{index}@example.org",
-                    "email_key": f"personne.{index}@example.org",
-                    "locale": "en" if index % 10 == 0 else "fr",
-                    "wants_followups": True,
-                    "followups_changed_at": since,
-                    "created_at": since,
-                    "confirmed_at": since,
-                }
-                for index in range(start, min(start + INSERT_BATCH, registrants))
-            ])
+            db.session.execute(
+                insert(Registration.__table__),
+                [
+                    {
+                        "event_id": event.id,
+                        "status": RegistrationStatus.CONFIRMED.value,
+                        "full_name": f"Personne {index}",
+                        "email": f"personne.{index}@example.org",
+                        "email_key": f"personne.{index}@example.org",
+                        "locale": "en" if index % 10 == 0 else "fr",
+                        "wants_followups": True,
+                        "followups_changed_at": since,
+                        "created_at": since,
+                        "confirmed_at": since,
+                    }
+                    for index in range(start, min(start + INSERT_BATCH, registrants))
+                ],
+            )
         for start in range(0, kit_only, INSERT_BATCH):
-            db.session.execute(insert(KitSubscriber.__table__), [
-                {
-                    "kit_id": kit.id,
-                    "email": f"lecteur.{index}@example.org",
-                    "email_key": f"lecteur.{index}@example.org",
-                    "locale": "fr",
-                    "status": SubscriptionStatus.ACTIVE.value,
-                    "created_at": since,
-                    "confirmed_at": since,
-                }
-                for index in range(start, min(start + INSERT_BATCH, kit_only))
-            ])
+            db.session.execute(
+                insert(KitSubscriber.__table__),
+                [
+                    {
+                        "kit_id": kit.id,
+                        "email": f"lecteur.{index}@example.org",
+                        "email_key": f"lecteur.{index}@example.org",
+                        "locale": "fr",
+                        "status": SubscriptionStatus.ACTIVE.value,
+                        "created_at": since,
+                        "confirmed_at": since,
+                    }
+                    for index in range(start, min(start + INSERT_BATCH, kit_only))
+                ],
+            )
         db.session.commit()
         db.engine.dispose()
 
@@ -118,12 +131,16 @@ def worker(instance_path: str) -> None:
         results = run_due_jobs(now_utc())
         elapsed = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({
-        "seconds": elapsed,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # ru_maxrss is in kilobytes on Linux
-        "results": results,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
+                "peak_rss_mb": usage.ru_maxrss / 1024,  # ru_maxrss is in kilobytes on Linux
+                "results": results,
+            }
+        )
+    )
 
 
 def check(instance_path: str, subscribers: int) -> None:
@@ -147,8 +164,10 @@ def check(instance_path: str, subscribers: int) -> None:
         sample = db.session.scalars(select(OutboxMessage).limit(1)).first()
         db.engine.dispose()
     if mails != subscribers or tokens != subscribers or notified != 1:
-        fail(f"expected {subscribers} mails and tokens and 1 sheet announced, "
-             f"got {mails} mails, {tokens} tokens, {notified} announced")
+        fail(
+            f"expected {subscribers} mails and tokens and 1 sheet announced, "
+            f"got {mails} mails, {tokens} tokens, {notified} announced"
+        )
     if sample is None or "List-Unsubscribe" not in sample.headers:
         fail("the follow-ups carry no List-Unsubscribe header")
 
@@ -173,7 +192,11 @@ def main() -> int:
         log("running the worker's jobs once in a fresh process")
         done = subprocess.run(
             [sys.executable, __file__, "--worker", str(instance.path)],
-            cwd=PROJECT_ROOT, env=instance.env(), capture_output=True, text=True, timeout=600,
+            cwd=PROJECT_ROOT,
+            env=instance.env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if done.returncode != 0:
             fail(f"the worker exited with {done.returncode}:\n{done.stdout}{done.stderr}")
@@ -185,8 +208,10 @@ def main() -> int:
     # CPU time is what the run itself costs; wall time grows when the machine is busy.
     log(f"worker: {seconds:.2f} s wall, {figures['cpu_seconds']:.2f} s CPU")
     verdict = {True: "met", False: "MISSED"}
-    log(f"targets: enqueue_s < {TARGET_SECONDS:g} ({verdict[seconds < TARGET_SECONDS]}), "
-        f"peak_rss_mb < {TARGET_RSS_MB:g} ({verdict[rss < TARGET_RSS_MB]})")
+    log(
+        f"targets: enqueue_s < {TARGET_SECONDS:g} ({verdict[seconds < TARGET_SECONDS]}), "
+        f"peak_rss_mb < {TARGET_RSS_MB:g} ({verdict[rss < TARGET_RSS_MB]})"
+    )
     result_line(
         "release",
         subscribers=args.subscribers,

@@ -15,7 +15,9 @@ from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+def create_app(
+    test_config: dict[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
     """Build the app: defaults, then instance/config.py (or test_config), then EVENTAPP_* vars."""
     app = Flask(
         __name__,

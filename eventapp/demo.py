@@ -224,4 +224,6 @@ def demo_command(as_published: bool, if_empty: bool) -> None:
         return
     event = load_demo(as_published=as_published)
     db.session.commit()
-    click.echo(f"Demo ready: /events/{event.slug} ({event.starts_at.astimezone(PARIS):%Y-%m-%d %H:%M} Paris)")
+    click.echo(
+        f"Demo ready: /events/{event.slug} ({event.starts_at.astimezone(PARIS):%Y-%m-%d %H:%M} Paris)"
+    )

@@ -20,7 +20,9 @@ def select_locale() -> str:
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def _locale() -> str:

@@ -20,7 +20,9 @@ _numbers = itertools.count(1)
 def make_event(**fields) -> Event:
     """Add a published online event starting in a week, unless told otherwise."""
     number = next(_numbers)
-    starts_at: datetime = fields.pop("starts_at", now_utc().replace(microsecond=0) + timedelta(days=7))
+    starts_at: datetime = fields.pop(
+        "starts_at", now_utc().replace(microsecond=0) + timedelta(days=7)
+    )
     values = {
         "slug": f"event-{number}",
         "title": f"Event {number}",

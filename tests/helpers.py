@@ -16,4 +16,6 @@ def csrf_token(client, url: str) -> str:
 
 def text(response) -> str:
     """Return a response's text, entities decoded and non-breaking spaces made plain."""
-    return html.unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
+    return (
+        html.unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
+    )

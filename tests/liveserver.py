@@ -24,9 +24,17 @@ class LiveServer:
         env = {**os.environ, **{f"EVENTAPP_{key}": value for key, value in settings.items()}}
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn",
-                "--workers", str(workers), "--threads", str(threads),
-                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
                 "eventapp:create_app()",
             ],
             cwd=ROOT,

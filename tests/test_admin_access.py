@@ -81,8 +81,15 @@ def test_an_editor_gets_403_on_accounts_and_the_audit_log(app, client):
 
 def test_an_editor_reaches_the_rest_of_the_back_office(client):
     assert login(client, make_user(UserRole.EDITOR)).status_code == 303
-    for path in ("/admin/", "/admin/events/", "/admin/speakers/", "/admin/kits/", "/admin/press/",
-                 "/admin/mails/", "/admin/password"):
+    for path in (
+        "/admin/",
+        "/admin/events/",
+        "/admin/speakers/",
+        "/admin/kits/",
+        "/admin/press/",
+        "/admin/mails/",
+        "/admin/password",
+    ):
         assert client.get(path).status_code == 200, path
     page = text(client.get("/admin/"))
     assert "Comptes" not in page and "Journal des modifications" not in page
@@ -187,10 +194,14 @@ def test_a_new_password_ends_the_other_sessions(app, client):
     other = app.test_client()
     login(other, user)
     post = Poster(client)
-    response = post("/admin/password", {
-        "current_password": PASSWORD, "password": "un tout nouveau mot de passe",
-        "confirm": "un tout nouveau mot de passe",
-    })
+    response = post(
+        "/admin/password",
+        {
+            "current_password": PASSWORD,
+            "password": "un tout nouveau mot de passe",
+            "confirm": "un tout nouveau mot de passe",
+        },
+    )
     assert response.status_code == 303
     assert client.get("/admin/").status_code == 200  # this session carries on
     assert other.get("/admin/").status_code == 302  # the other one is signed out
@@ -202,11 +213,13 @@ def test_the_own_password_form_checks_the_current_one_and_the_length(app, client
     user = make_user(UserRole.EDITOR)
     login(client, user)
     post = Poster(client)
-    wrong = post("/admin/password", {"current_password": "nope", "password": "x" * 20,
-                                      "confirm": "x" * 20})
+    wrong = post(
+        "/admin/password", {"current_password": "nope", "password": "x" * 20, "confirm": "x" * 20}
+    )
     assert wrong.status_code == 422
-    short = post("/admin/password", {"current_password": PASSWORD, "password": "court",
-                                      "confirm": "court"})
+    short = post(
+        "/admin/password", {"current_password": PASSWORD, "password": "court", "confirm": "court"}
+    )
     assert short.status_code == 422
     assert "Au moins 12 caractères." in text(short)
     assert login(app.test_client(), user).status_code == 303  # the password did not change
@@ -215,18 +228,29 @@ def test_the_own_password_form_checks_the_current_one_and_the_length(app, client
 def test_an_admin_creates_an_editor_who_can_then_sign_in(app, client):
     login(client, make_user())
     post = Poster(client)
-    response = post("/admin/accounts/new", {
-        "email": "Nouvelle@Example.org", "name": "Nouvelle", "role": "editor",
-        "password": "mot de passe provisoire", "confirm": "mot de passe provisoire",
-    })
+    response = post(
+        "/admin/accounts/new",
+        {
+            "email": "Nouvelle@Example.org",
+            "name": "Nouvelle",
+            "role": "editor",
+            "password": "mot de passe provisoire",
+            "confirm": "mot de passe provisoire",
+        },
+    )
     assert response.status_code == 303
     created = find_user("nouvelle@example.org")
     assert created is not None and created.role == UserRole.EDITOR
     assert created.password_hash.startswith("$argon2id$")
-    again = post("/admin/accounts/new", {
-        "email": "nouvelle@example.org", "role": "editor",
-        "password": "mot de passe provisoire", "confirm": "mot de passe provisoire",
-    })
+    again = post(
+        "/admin/accounts/new",
+        {
+            "email": "nouvelle@example.org",
+            "role": "editor",
+            "password": "mot de passe provisoire",
+            "confirm": "mot de passe provisoire",
+        },
+    )
     assert again.status_code == 422
     assert "user.create" in audit_actions()
     fresh = app.test_client()

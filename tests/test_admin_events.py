@@ -56,7 +56,9 @@ def form_of(event: Event, **changes) -> dict:
     tz = event.tz
     values = {
         **FORM,
-        "title": event.title, "slug": event.slug, "summary": event.summary,
+        "title": event.title,
+        "slug": event.slug,
+        "summary": event.summary,
         "starts_at": event.starts_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
         "ends_at": event.ends_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
         "capacity": "" if event.capacity is None else str(event.capacity),
@@ -84,8 +86,11 @@ def test_create_an_event_as_a_draft_with_its_settings(client):
     assert event.reminder_offsets == [1440, 60]
     assert event.connection_url_public is False
     entry = db.session.scalars(select(AuditLog)).one()
-    assert (entry.action, entry.target_type, entry.target_id) == ("event.create", "events",
-                                                                  event.id)
+    assert (entry.action, entry.target_type, entry.target_id) == (
+        "event.create",
+        "events",
+        event.id,
+    )
     assert entry.user_email.endswith("@example.org") and entry.at is not None
     # A draft is not public.
     assert client.get(f"/events/{event.slug}").status_code == 404
@@ -136,8 +141,9 @@ def test_edit_without_a_change_of_time_or_link_sends_nothing(client):
     register(event, "Camille Martin")
     queued = len(outbox())
     signed_in(client)
-    response = Poster(client)(f"/admin/events/{event.id}/edit",
-                              form_of(event, title="Nouveau titre"))
+    response = Poster(client)(
+        f"/admin/events/{event.id}/edit", form_of(event, title="Nouveau titre")
+    )
     assert response.status_code == 303
     db.session.refresh(event)
     assert event.title == "Nouveau titre"
@@ -177,8 +183,10 @@ def test_a_new_connection_link_also_sends_the_new_invite(client):
     event = make_event()
     register(event, "Camille Martin")
     signed_in(client)
-    Poster(client)(f"/admin/events/{event.id}/edit",
-                   form_of(event, connection_url="https://visio.example.org/nouvelle-salle"))
+    Poster(client)(
+        f"/admin/events/{event.id}/edit",
+        form_of(event, connection_url="https://visio.example.org/nouvelle-salle"),
+    )
     assert len(outbox("event_updated")) == 1
 
 
@@ -228,7 +236,8 @@ def test_duplicate_copies_settings_and_speakers_as_a_draft(client):
     assert copy.status == EventStatus.DRAFT and copy.slug == f"{event.slug}-copie"
     assert copy.capacity == 50 and copy.reminder_offsets == [1440]
     assert [link.speaker.name for link in copy.speaker_links] == [
-        "Mahel Coppey", "Pascal Duforestel"
+        "Mahel Coppey",
+        "Pascal Duforestel",
     ]
     assert copy.ics_sequence == 0
     assert audit_actions() == ["event.duplicate"]
@@ -258,20 +267,23 @@ def test_speakers_are_attached_reordered_with_buttons_and_detached(client):
     signed_in(client)
     post = Poster(client)
     for speaker in speakers:
-        response = post(f"/admin/events/{event.id}/speakers",
-                        {"speaker_id": str(speaker.id), "role": "speaker"})
+        response = post(
+            f"/admin/events/{event.id}/speakers", {"speaker_id": str(speaker.id), "role": "speaker"}
+        )
         assert response.status_code == 303
 
     def order() -> list[str]:
         links = db.session.scalars(
-            select(EventSpeaker).where(EventSpeaker.event_id == event.id)
+            select(EventSpeaker)
+            .where(EventSpeaker.event_id == event.id)
             .order_by(EventSpeaker.position)
         )
         return [link.speaker.name for link in links]
 
     def link_of(name: str) -> EventSpeaker:
-        return next(link for link in db.session.scalars(select(EventSpeaker))
-                    if link.speaker.name == name)
+        return next(
+            link for link in db.session.scalars(select(EventSpeaker)) if link.speaker.name == name
+        )
 
     assert order() == names
     base = f"/admin/events/{event.id}/speakers"
@@ -280,8 +292,13 @@ def test_speakers_are_attached_reordered_with_buttons_and_detached(client):
     zuber = link_of("Catherine Zuber").id
     assert f'action="/admin/events/{event.id}/speakers/{zuber}/move"' in page
     assert "<script>" not in page  # the drag handle is an external file only
-    assert post(f"/admin/events/{event.id}/speakers/{link_of('Catherine Zuber').id}/move",
-                {"direction": "up"}).status_code == 303
+    assert (
+        post(
+            f"/admin/events/{event.id}/speakers/{link_of('Catherine Zuber').id}/move",
+            {"direction": "up"},
+        ).status_code
+        == 303
+    )
     assert order() == ["Mahel Coppey", "Catherine Zuber", "Pascal Duforestel"]
     post(f"{base}/{link_of('Mahel Coppey').id}/move", {"direction": "down"})
     assert order() == ["Catherine Zuber", "Mahel Coppey", "Pascal Duforestel"]
@@ -290,13 +307,18 @@ def test_speakers_are_attached_reordered_with_buttons_and_detached(client):
     assert order() == ["Catherine Zuber", "Mahel Coppey", "Pascal Duforestel"]
     # The public page follows the order.
     public = text(client.get(f"/events/{event.slug}"))
-    positions = [public.index(name) for name in ("Catherine Zuber", "Mahel Coppey",
-                                                  "Pascal Duforestel")]
+    positions = [
+        public.index(name) for name in ("Catherine Zuber", "Mahel Coppey", "Pascal Duforestel")
+    ]
     assert positions == sorted(positions)
     # The whole order at once (the drag-and-drop script's form).
     ids = [link_of(n).id for n in ("Pascal Duforestel", "Mahel Coppey", "Catherine Zuber")]
-    assert post(f"/admin/events/{event.id}/speakers/order",
-                {"order": ",".join(map(str, ids))}).status_code == 303
+    assert (
+        post(
+            f"/admin/events/{event.id}/speakers/order", {"order": ",".join(map(str, ids))}
+        ).status_code
+        == 303
+    )
     assert order() == ["Pascal Duforestel", "Mahel Coppey", "Catherine Zuber"]
     # An order that is not exactly the event's speakers is refused.
     post(f"/admin/events/{event.id}/speakers/order", {"order": str(ids[0])})
@@ -308,9 +330,14 @@ def test_speakers_are_attached_reordered_with_buttons_and_detached(client):
     assert order() == ["Mahel Coppey", "Catherine Zuber"]
     assert sorted(link.position for link in db.session.scalars(select(EventSpeaker))) == [0, 1]
     assert audit_actions() == [
-        "event.speaker_attach", "event.speaker_attach", "event.speaker_attach",
-        "event.speaker_move", "event.speaker_move", "event.speaker_reorder",
-        "event.speaker_role", "event.speaker_detach",
+        "event.speaker_attach",
+        "event.speaker_attach",
+        "event.speaker_attach",
+        "event.speaker_move",
+        "event.speaker_move",
+        "event.speaker_reorder",
+        "event.speaker_role",
+        "event.speaker_detach",
     ]
 
 
@@ -319,8 +346,9 @@ def test_a_speaker_already_on_the_event_is_not_added_twice(client):
     speaker = make_speaker()
     add_speaker(event, speaker)
     signed_in(client)
-    Poster(client)(f"/admin/events/{event.id}/speakers",
-                   {"speaker_id": str(speaker.id), "role": "host"})
+    Poster(client)(
+        f"/admin/events/{event.id}/speakers", {"speaker_id": str(speaker.id), "role": "host"}
+    )
     assert count(EventSpeaker) == 1
 
 

@@ -33,10 +33,17 @@ def uploads(app, tmp_path):
 def test_create_a_kit_tied_to_an_event(client):
     event = make_event(title="Lancement")
     signed_in(client)
-    response = Poster(client)("/admin/kits/new", {
-        "title": "Kit RégionalESS", "slug": "", "description": "Vingt fiches.",
-        "events": [str(event.id)], "timezone": "Europe/Paris", "show_upcoming_titles": "y",
-    })
+    response = Poster(client)(
+        "/admin/kits/new",
+        {
+            "title": "Kit RégionalESS",
+            "slug": "",
+            "description": "Vingt fiches.",
+            "events": [str(event.id)],
+            "timezone": "Europe/Paris",
+            "show_upcoming_titles": "y",
+        },
+    )
     assert response.status_code == 303
     kit = db.session.scalars(select(Kit)).one()
     assert kit.slug == "kit-regionaless" and not kit.published
@@ -47,10 +54,16 @@ def test_create_a_kit_tied_to_an_event(client):
 def test_edit_a_kit_and_publish_it(client):
     kit = make_kit(published=False)
     signed_in(client)
-    response = Poster(client)(f"/admin/kits/{kit.id}/edit", {
-        "title": "Nouveau titre", "slug": kit.slug, "events": [], "timezone": "Europe/Paris",
-        "published": "y",
-    })
+    response = Poster(client)(
+        f"/admin/kits/{kit.id}/edit",
+        {
+            "title": "Nouveau titre",
+            "slug": kit.slug,
+            "events": [],
+            "timezone": "Europe/Paris",
+            "published": "y",
+        },
+    )
     assert response.status_code == 303
     db.session.refresh(kit)
     assert kit.published and kit.title == "Nouveau titre" and kit.events == []
@@ -62,11 +75,18 @@ def test_add_a_sheet_with_its_pdf(client, uploads):
     kit = make_kit()
     signed_in(client)
     pdf = sample_pdf("Tourisme et ESS")
-    response = Poster(client)(f"/admin/kits/{kit.id}/sheets/new", {
-        "number": "7", "title": "Tourisme et ESS", "summary": "Un tourisme utile.",
-        "themes": "tourisme, politiques thématiques", "release_at": "2030-03-07T14:00",
-        "pdf": (io.BytesIO(pdf), "fiche.pdf"),
-    }, content_type="multipart/form-data")
+    response = Poster(client)(
+        f"/admin/kits/{kit.id}/sheets/new",
+        {
+            "number": "7",
+            "title": "Tourisme et ESS",
+            "summary": "Un tourisme utile.",
+            "themes": "tourisme, politiques thématiques",
+            "release_at": "2030-03-07T14:00",
+            "pdf": (io.BytesIO(pdf), "fiche.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     sheet = db.session.scalars(select(Sheet)).one()
     assert sheet.number == 7 and sheet.themes == ["tourisme", "politiques thématiques"]
@@ -79,9 +99,15 @@ def test_add_a_sheet_with_its_pdf(client, uploads):
 def test_a_file_that_is_not_a_pdf_is_refused_and_nothing_is_saved(client, uploads):
     kit = make_kit()
     signed_in(client)
-    response = Poster(client)(f"/admin/kits/{kit.id}/sheets/new", {
-        "number": "1", "title": "Fiche", "pdf": (io.BytesIO(b"<html>pas un pdf</html>"), "f.pdf"),
-    }, content_type="multipart/form-data")
+    response = Poster(client)(
+        f"/admin/kits/{kit.id}/sheets/new",
+        {
+            "number": "1",
+            "title": "Fiche",
+            "pdf": (io.BytesIO(b"<html>pas un pdf</html>"), "f.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "n'est pas un PDF" in text(response)
     assert count(Sheet) == 0
@@ -92,8 +118,9 @@ def test_a_sheet_number_is_unique_in_its_kit(client):
     kit = make_kit()
     make_sheet(kit, 3)
     signed_in(client)
-    response = Poster(client)(f"/admin/kits/{kit.id}/sheets/new",
-                              {"number": "3", "title": "Doublon"})
+    response = Poster(client)(
+        f"/admin/kits/{kit.id}/sheets/new", {"number": "3", "title": "Doublon"}
+    )
     assert response.status_code == 422
     assert count(Sheet) == 1
 
@@ -104,13 +131,18 @@ def test_edit_a_sheet_and_replace_its_pdf(client, uploads):
     signed_in(client)
     post = Poster(client)
     url = f"/admin/kits/{kit.id}/sheets/{sheet.id}"
-    post(url, {"number": "1", "title": "Fiche", "pdf": (io.BytesIO(sample_pdf("v1")), "a.pdf")},
-         content_type="multipart/form-data")
+    post(
+        url,
+        {"number": "1", "title": "Fiche", "pdf": (io.BytesIO(sample_pdf("v1")), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     db.session.refresh(sheet)
     first = sheet.file_name
-    response = post(url, {"number": "1", "title": "Titre corrigé",
-                          "pdf": (io.BytesIO(sample_pdf("v2")), "b.pdf")},
-                    content_type="multipart/form-data")
+    response = post(
+        url,
+        {"number": "1", "title": "Titre corrigé", "pdf": (io.BytesIO(sample_pdf("v2")), "b.pdf")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     db.session.refresh(sheet)
     assert sheet.title == "Titre corrigé" and sheet.file_name != first

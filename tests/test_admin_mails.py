@@ -17,8 +17,9 @@ from tests.admin_helpers import (  # noqa: F401 - cheap_hashing is an autouse fi
 from tests.helpers import text
 
 
-def queue(key: str, status: OutboxStatus = OutboxStatus.PENDING, body: str = "Bonjour.",
-          **values) -> OutboxMessage:
+def queue(
+    key: str, status: OutboxStatus = OutboxStatus.PENDING, body: str = "Bonjour.", **values
+) -> OutboxMessage:
     message = enqueue("message", f"{key}@example.org", key, subject=f"Objet {key}", body=body)
     for name, value in {"status": status, **values}.items():
         setattr(message, name, value)

@@ -74,11 +74,16 @@ def test_a_release_is_a_draft_then_under_embargo_then_public(client, files):
     assert client.get(f"/press/{release.slug}").status_code == 404  # under embargo
     assert "Sous embargo" in text(client.get("/admin/press/"))
     past = (now_utc() - timedelta(hours=1)).astimezone(PARIS)
-    post(f"/admin/press/releases/{release.id}",
-         {**form, "published_at": past.strftime("%Y-%m-%dT%H:%M")})
+    post(
+        f"/admin/press/releases/{release.id}",
+        {**form, "published_at": past.strftime("%Y-%m-%dT%H:%M")},
+    )
     assert client.get(f"/press/{release.slug}").status_code == 200
-    assert audit_actions() == ["press_release.create", "press_release.update",
-                               "press_release.update"]
+    assert audit_actions() == [
+        "press_release.create",
+        "press_release.update",
+        "press_release.update",
+    ]
 
 
 def test_a_reserved_or_taken_slug_is_refused(client):
@@ -89,33 +94,54 @@ def test_a_reserved_or_taken_slug_is_refused(client):
 
 
 def test_attach_a_pdf_and_an_image_then_remove_them(client, files):
-    release = PressRelease(slug="communique", title="Communiqué", dateline_date=date(2021, 2, 22),
-                           published_at=datetime(2021, 2, 22, 8, 0, tzinfo=UTC))
+    release = PressRelease(
+        slug="communique",
+        title="Communiqué",
+        dateline_date=date(2021, 2, 22),
+        published_at=datetime(2021, 2, 22, 8, 0, tzinfo=UTC),
+    )
     db.session.add(release)
     db.session.commit()
     signed_in(client)
     post = Poster(client)
-    response = post(f"/admin/press/releases/{release.id}/attachments", {
-        "title": "Dossier de presse",
-        "file": (io.BytesIO(b"%PDF-1.4\n...\n%%EOF\n"), "dossier.pdf"),
-    }, content_type="multipart/form-data")
+    response = post(
+        f"/admin/press/releases/{release.id}/attachments",
+        {
+            "title": "Dossier de presse",
+            "file": (io.BytesIO(b"%PDF-1.4\n...\n%%EOF\n"), "dossier.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     attachment = db.session.scalars(select(PressAttachment)).one()
     assert (files / attachment.stored_name).exists()
-    refused = post(f"/admin/press/releases/{release.id}/attachments", {
-        "title": "Faux", "file": (io.BytesIO(b"MZ not a pdf"), "faux.pdf"),
-    }, content_type="multipart/form-data")
+    refused = post(
+        f"/admin/press/releases/{release.id}/attachments",
+        {
+            "title": "Faux",
+            "file": (io.BytesIO(b"MZ not a pdf"), "faux.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert "n'est pas un PDF" in text(client.get(refused.headers["Location"]))
     assert count(PressAttachment) == 1
     # An image needs its description.
     form = {**RELEASE, "slug": "communique", "published_at": "2021-02-22T09:00"}
-    no_alt = post(f"/admin/press/releases/{release.id}",
-                  {**form, "image": (io.BytesIO(png()), "photo.png")},
-                  content_type="multipart/form-data")
+    no_alt = post(
+        f"/admin/press/releases/{release.id}",
+        {**form, "image": (io.BytesIO(png()), "photo.png")},
+        content_type="multipart/form-data",
+    )
     assert no_alt.status_code == 422
-    ok = post(f"/admin/press/releases/{release.id}",
-              {**form, "image_alt": "Trois élus devant une carte",
-               "image": (io.BytesIO(png()), "photo.png")}, content_type="multipart/form-data")
+    ok = post(
+        f"/admin/press/releases/{release.id}",
+        {
+            **form,
+            "image_alt": "Trois élus devant une carte",
+            "image": (io.BytesIO(png()), "photo.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert ok.status_code == 303
     db.session.refresh(release)
     assert release.image_alt == "Trois élus devant une carte" and release.image_width == 40
@@ -142,8 +168,15 @@ def test_delete_a_release_with_its_files(client, files):
 def test_create_edit_and_delete_a_press_contact(client):
     signed_in(client)
     post = Poster(client)
-    contact = {"name": "Martin Besnier", "email": "mbesnier@rtes.fr", "phone": "07 81 50 06 46",
-               "social_handle": "@ReseauRTES", "city": "Lille", "is_default": "y", "position": "0"}
+    contact = {
+        "name": "Martin Besnier",
+        "email": "mbesnier@rtes.fr",
+        "phone": "07 81 50 06 46",
+        "social_handle": "@ReseauRTES",
+        "city": "Lille",
+        "is_default": "y",
+        "position": "0",
+    }
     assert post("/admin/press/contacts/new", contact).status_code == 303
     saved = db.session.scalars(select(PressContact)).one()
     assert saved.phone == "07 81 50 06 46" and saved.is_default
@@ -158,13 +191,20 @@ def test_create_edit_and_delete_a_press_contact(client):
     assert post(f"/admin/press/contacts/{contact_id}/delete").status_code == 303
     assert count(PressContact) == 0
     assert audit_actions() == [
-        "press_contact.create", "press_contact.update", "press_contact.delete"
+        "press_contact.create",
+        "press_contact.update",
+        "press_contact.delete",
     ]
 
 
 def test_inquiries_are_listed_and_marked_handled(client):
-    inquiry = PressInquiry(name="Claire Dumas", outlet="La Voix du Nord", email="claire@lvdn.fr",
-                           subject="Interview", message="Bonjour,\n<b>possible</b> jeudi ?")
+    inquiry = PressInquiry(
+        name="Claire Dumas",
+        outlet="La Voix du Nord",
+        email="claire@lvdn.fr",
+        subject="Interview",
+        message="Bonjour,\n<b>possible</b> jeudi ?",
+    )
     db.session.add(inquiry)
     db.session.commit()
     signed_in(client)

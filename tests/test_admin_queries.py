@@ -55,8 +55,9 @@ def add_speakers(count: int) -> None:
 def add_mails(count: int) -> None:
     for _ in range(count):
         number = next(_numbers)
-        enqueue("message", f"m{number}@example.org", f"test:{number}", subject="Objet",
-                body="Texte")
+        enqueue(
+            "message", f"m{number}@example.org", f"test:{number}", subject="Objet", body="Texte"
+        )
     db.session.commit()
 
 
@@ -72,13 +73,21 @@ def add_releases(count: int) -> None:
     for _ in range(count):
         number = next(_numbers)
         release = PressRelease(
-            slug=f"communique-{number}", title="Communiqué", dateline_date=date(2021, 2, 22),
-            event=make_event(), contacts=[contact],
+            slug=f"communique-{number}",
+            title="Communiqué",
+            dateline_date=date(2021, 2, 22),
+            event=make_event(),
+            contacts=[contact],
         )
-        release.attachments.append(PressAttachment(
-            title="Dossier", original_name="d.pdf", stored_name=f"{number:032x}.pdf",
-            content_type="application/pdf", size_bytes=10,
-        ))
+        release.attachments.append(
+            PressAttachment(
+                title="Dossier",
+                original_name="d.pdf",
+                stored_name=f"{number:032x}.pdf",
+                content_type="application/pdf",
+                size_bytes=10,
+            )
+        )
         db.session.add(release)
     db.session.commit()
 
@@ -86,8 +95,16 @@ def add_releases(count: int) -> None:
 def add_inquiries(count: int) -> None:
     release = PressRelease(slug=f"r-{next(_numbers)}", title="R", dateline_date=date(2021, 1, 1))
     for _ in range(count):
-        db.session.add(PressInquiry(name="Claire", outlet="Média", email="c@example.org",
-                                    subject="Question", message="Bonjour", release=release))
+        db.session.add(
+            PressInquiry(
+                name="Claire",
+                outlet="Média",
+                email="c@example.org",
+                subject="Question",
+                message="Bonjour",
+                release=release,
+            )
+        )
     db.session.commit()
 
 

@@ -93,7 +93,8 @@ def test_the_chart_is_server_rendered_accessible_svg(client):
     heights = [float(bar.get("height")) for bar in bars]
     assert heights[1] == 0 and heights[0] == 3 * heights[2]
     assert "<script" not in svg_text and "http" not in svg_text.replace(
-        "http://www.w3.org/2000/svg", "")
+        "http://www.w3.org/2000/svg", ""
+    )
     # The same figures as a table, for those who do not see the chart.
     assert re.search(r"<th scope=\"row\">[^<]*10[^<]*</th><td>3</td>", html)
 
@@ -101,9 +102,16 @@ def test_the_chart_is_server_rendered_accessible_svg(client):
 def test_the_csv_opens_in_french_excel(client):
     event = make_event(timezone="Europe/Paris", starts_at=LATER)
     registered_at = datetime(2031, 1, 10, 12, 5, tzinfo=UTC)  # 13:05 in Paris
-    register(event, "Camille Martin", email="camille@example.org", organisation="Ville de Lille",
-             category="elu", wants_followups=True, now=registered_at)
-    register(event, "=HYPERLINK(\"http://evil\")", email="evil@example.org", now=registered_at)
+    register(
+        event,
+        "Camille Martin",
+        email="camille@example.org",
+        organisation="Ville de Lille",
+        category="elu",
+        wants_followups=True,
+        now=registered_at,
+    )
+    register(event, '=HYPERLINK("http://evil")', email="evil@example.org", now=registered_at)
     signed_in(client)
     response = client.get(f"/admin/events/{event.id}/registrations.csv")
     assert response.status_code == 200
@@ -114,14 +122,32 @@ def test_the_csv_opens_in_french_excel(client):
     assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == [
-        "Nom", "Adresse mail", "Structure", "Catégorie", "Statut", "Inscription", "Confirmation",
-        "Annulation", "Première connexion", "Suivi des fiches", "Langue",
+        "Nom",
+        "Adresse mail",
+        "Structure",
+        "Catégorie",
+        "Statut",
+        "Inscription",
+        "Confirmation",
+        "Annulation",
+        "Première connexion",
+        "Suivi des fiches",
+        "Langue",
     ]
     assert rows[1] == [
-        "Camille Martin", "camille@example.org", "Ville de Lille", "Élu·e", "Confirmée",
-        "10/01/2031 13:05", "10/01/2031 13:05", "", "", "Oui", "fr",
+        "Camille Martin",
+        "camille@example.org",
+        "Ville de Lille",
+        "Élu·e",
+        "Confirmée",
+        "10/01/2031 13:05",
+        "10/01/2031 13:05",
+        "",
+        "",
+        "Oui",
+        "fr",
     ]
-    assert rows[2][0] == "'=HYPERLINK(\"http://evil\")"  # a formula stays text
+    assert rows[2][0] == '\'=HYPERLINK("http://evil")'  # a formula stays text
     assert b"\r\n" in body
     assert "registration.export" in audit_actions()
 
@@ -142,7 +168,8 @@ def test_cancel_a_registration_asks_first_then_promotes_the_next(client):
     signed_in(client)
     post = Poster(client)
     assert "Annuler l'inscription de Camille Martin" in text(
-        client.get(f"/admin/registrations/{camille.id}/cancel"))
+        client.get(f"/admin/registrations/{camille.id}/cancel")
+    )
     response = post(f"/admin/registrations/{camille.id}/cancel")
     assert response.status_code == 303
     db.session.refresh(camille)
@@ -213,10 +240,15 @@ def test_mail_every_confirmed_registrant_through_the_outbox(client):
     url = f"/admin/events/{event.id}/message"
     preview = post(url, {"subject": "Changement de salle", "body": "Nouvelle salle."})
     assert "Envoyer aux 2 personnes" in text(preview)
-    send_id = re.search(r'name="send_id"[^>]*value="([0-9a-f]{32})"',
-                        preview.get_data(as_text=True)).group(1)
-    confirm = {"subject": "Changement de salle", "body": "Nouvelle salle.", "send_id": send_id,
-               "confirmed": "1"}
+    send_id = re.search(
+        r'name="send_id"[^>]*value="([0-9a-f]{32})"', preview.get_data(as_text=True)
+    ).group(1)
+    confirm = {
+        "subject": "Changement de salle",
+        "body": "Nouvelle salle.",
+        "send_id": send_id,
+        "confirmed": "1",
+    }
     assert post(url, confirm).status_code == 303
     assert post(url, confirm).status_code == 303
     mails = outbox("organiser_message")
@@ -231,8 +263,9 @@ def test_an_empty_message_is_refused(client):
     event = make_event()
     camille = register(event, "Camille Martin")
     signed_in(client)
-    response = Poster(client)(f"/admin/registrations/{camille.id}/message",
-                              {"subject": "", "body": ""})
+    response = Poster(client)(
+        f"/admin/registrations/{camille.id}/message", {"subject": "", "body": ""}
+    )
     assert response.status_code == 422
     assert outbox("organiser_message") == []
 

@@ -45,8 +45,12 @@ def jpeg_with_exif(size=(1600, 1200)) -> bytes:
 
 def upload(post, speaker_id: int | None, data: bytes, filename: str, **fields):
     url = f"/admin/speakers/{speaker_id}" if speaker_id else "/admin/speakers/new"
-    form = {"name": "Mahel Coppey", "role_line": "Présidente du RTES", **fields,
-            "photo": (io.BytesIO(data), filename)}
+    form = {
+        "name": "Mahel Coppey",
+        "role_line": "Présidente du RTES",
+        **fields,
+        "photo": (io.BytesIO(data), filename),
+    }
     return post(url, form, content_type="multipart/form-data")
 
 
@@ -54,16 +58,23 @@ def test_create_edit_and_delete_a_speaker(client, photos):
     event = make_event()
     signed_in(client)
     post = Poster(client)
-    response = post("/admin/speakers/new", {
-        "name": "Mahel Coppey", "role_line": "Présidente du RTES", "bio": "Élue **locale**.",
-        "links": "https://www.rtes.fr\r\nhttps://social.example/@mahel",
-    })
+    response = post(
+        "/admin/speakers/new",
+        {
+            "name": "Mahel Coppey",
+            "role_line": "Présidente du RTES",
+            "bio": "Élue **locale**.",
+            "links": "https://www.rtes.fr\r\nhttps://social.example/@mahel",
+        },
+    )
     assert response.status_code == 303
     speaker = db.session.scalars(select(Speaker)).one()
     assert speaker.links == ["https://www.rtes.fr", "https://social.example/@mahel"]
     assert speaker.bio == "Élue **locale**."
-    response = post(f"/admin/speakers/{speaker.id}", {"name": "Mahel Coppey",
-                                                      "role_line": "Présidente", "links": ""})
+    response = post(
+        f"/admin/speakers/{speaker.id}",
+        {"name": "Mahel Coppey", "role_line": "Présidente", "links": ""},
+    )
     assert response.status_code == 303
     db.session.refresh(speaker)
     assert speaker.role_line == "Présidente" and speaker.links == []
@@ -79,8 +90,9 @@ def test_create_edit_and_delete_a_speaker(client, photos):
 def test_a_bad_link_is_refused_and_nothing_changes(client):
     speaker = make_speaker(name="Avant")
     signed_in(client)
-    response = Poster(client)(f"/admin/speakers/{speaker.id}",
-                              {"name": "Après", "links": "javascript:alert(1)"})
+    response = Poster(client)(
+        f"/admin/speakers/{speaker.id}", {"name": "Après", "links": "javascript:alert(1)"}
+    )
     assert response.status_code == 422
     db.session.refresh(speaker)
     assert speaker.name == "Avant"

@@ -19,7 +19,9 @@ def test_home_lists_upcoming_events_soonest_first_then_past_ones(client):
     make_event(title="Long ago", starts_at=now - timedelta(days=30))
     make_event(title="Draft", starts_at=now + timedelta(days=3), status=EventStatus.DRAFT)
     _, html = page(client, "/")
-    assert html.index("Sooner") < html.index("Later") < html.index("Passés") < html.index("Long ago")
+    assert (
+        html.index("Sooner") < html.index("Later") < html.index("Passés") < html.index("Long ago")
+    )
     assert "Draft" not in html
 
 

@@ -47,22 +47,55 @@ PLENTY = "100000 per minute"  # the limits have their own tests; here they must 
 # --- what to post ----------------------------------------------------------------------------
 
 NASTY = [
-    "", " ", "\x00", "a\x00b", "\r\nBcc: victim@evil.example", "é" * 201, "x@y", "@", "a@b.c",
-    "jean.dupont@example.org", "Jean\u2028Dupont", "\u202eevil", "\ufeff", "\x1b[31m", "\x7f",
-    "<script>alert(1)</script>", "{{ 7 * 7 }}", "'; DROP TABLE registrations; --", "%s%n%x",
-    "../../etc/passwd", "javascript:alert(1)", "//evil.example", "0", "-1", "true", "null",
-    "😀" * 80, "ＡＢＣ", "ǅ", "\u0301" * 50, "0" * 1000,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\r\nBcc: victim@evil.example",
+    "é" * 201,
+    "x@y",
+    "@",
+    "a@b.c",
+    "jean.dupont@example.org",
+    "Jean\u2028Dupont",
+    "\u202eevil",
+    "\ufeff",
+    "\x1b[31m",
+    "\x7f",
+    "<script>alert(1)</script>",
+    "{{ 7 * 7 }}",
+    "'; DROP TABLE registrations; --",
+    "%s%n%x",
+    "../../etc/passwd",
+    "javascript:alert(1)",
+    "//evil.example",
+    "0",
+    "-1",
+    "true",
+    "null",
+    "😀" * 80,
+    "ＡＢＣ",
+    "ǅ",
+    "\u0301" * 50,
+    "0" * 1000,
 ]
-control_text = st.text(st.characters(max_codepoint=0x20) | st.sampled_from("\x7f\x85\u2028\u2029"),
-                       max_size=20)
-huge_text = st.builds(lambda chunk, times: chunk * times,
-                      st.sampled_from(["a", "é", "😀", "\x00", "a\r\n"]),
-                      st.integers(1_000, 60_000))
+control_text = st.text(
+    st.characters(max_codepoint=0x20) | st.sampled_from("\x7f\x85\u2028\u2029"), max_size=20
+)
+huge_text = st.builds(
+    lambda chunk, times: chunk * times,
+    st.sampled_from(["a", "é", "😀", "\x00", "a\r\n"]),
+    st.integers(1_000, 60_000),
+)
 # Plain text with one character that breaks things inside: NUL (PostgreSQL refuses it), line
 # breaks (mail headers), escapes and invisible marks.
 CONTROLS = ["\x00", "\r\n", "\x1b", "\u2028"]
-with_control = st.builds(lambda before, char, after: before + char + after,
-                         st.text(max_size=12), st.sampled_from(CONTROLS), st.text(max_size=12))
+with_control = st.builds(
+    lambda before, char, after: before + char + after,
+    st.text(max_size=12),
+    st.sampled_from(CONTROLS),
+    st.text(max_size=12),
+)
 nasty_text = st.one_of(
     st.text(max_size=60),
     with_control,
@@ -83,8 +116,9 @@ def payloads(fields: list[str], valid: dict | None = None) -> st.SearchStrategy[
     anything = st.builds(lambda extra, own: {**extra, **own}, unknown, known)
     if valid is None:
         return anything
-    spoilt = st.dictionaries(st.sampled_from(fields), with_control | nasty_text | st.none(),
-                             min_size=1, max_size=2)
+    spoilt = st.dictionaries(
+        st.sampled_from(fields), with_control | nasty_text | st.none(), min_size=1, max_size=2
+    )
     near_valid = spoilt.map(
         lambda changes: {
             name: field_value
@@ -109,8 +143,9 @@ class World:
         self.app = app
         self.event = make_event()
         self.kit = make_kit(self.event)
-        db.session.add(PressContact(name="Claire Dumas", email="presse@example.org",
-                                    is_default=True))
+        db.session.add(
+            PressContact(name="Claire Dumas", email="presse@example.org", is_default=True)
+        )
         db.session.commit()
         make_user(email="organiser@example.org")
         self.tables = [table for table in db.metadata.sorted_tables]
@@ -194,8 +229,9 @@ def changed_tables(before: dict, after: dict) -> set[str]:
     return {name for name in before if before[name] != after[name]}
 
 
-def check_form(world, url: str, form_class, payload: dict, *, writes: set[str],
-               refused: set[int], client=None) -> None:
+def check_form(
+    world, url: str, form_class, payload: dict, *, writes: set[str], refused: set[int], client=None
+) -> None:
     """Post the payload; no 5xx; writes only into `writes`, and only for input the form accepts."""
     client = client or world.app.test_client()
     before = world.state()
@@ -213,48 +249,93 @@ def check_form(world, url: str, form_class, payload: dict, *, writes: set[str],
 # --- one test per form -----------------------------------------------------------------------
 
 REGISTRATION_WRITES = {"registrations", "registration_tokens", "outbox_messages"}
-REGISTRATION_FIELDS = ["full_name", "email", "organisation", "category", "wants_followups",
-                       "website", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-                       "utm_content", "referrer"]
+REGISTRATION_FIELDS = [
+    "full_name",
+    "email",
+    "organisation",
+    "category",
+    "wants_followups",
+    "website",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "referrer",
+]
 PRESS_FIELDS = ["name", "outlet", "email", "phone", "subject", "message", "website"]
-VALID_REGISTRATION = {"full_name": "Anne Martin", "email": "anne@example.org", "category": "elu",
-                      "organisation": "Ville de Lille", "wants_followups": "y",
-                      "utm_source": "lettre", "referrer": "https://www.example.org/"}
-VALID_INQUIRY = {"name": "Léa Durand", "outlet": "La Voix du Nord", "email": "lea@example.org",
-                 "phone": "06 12 34 56 78", "subject": "Interview", "message": "Bonjour,\nMerci."}
+VALID_REGISTRATION = {
+    "full_name": "Anne Martin",
+    "email": "anne@example.org",
+    "category": "elu",
+    "organisation": "Ville de Lille",
+    "wants_followups": "y",
+    "utm_source": "lettre",
+    "referrer": "https://www.example.org/",
+}
+VALID_INQUIRY = {
+    "name": "Léa Durand",
+    "outlet": "La Voix du Nord",
+    "email": "lea@example.org",
+    "phone": "06 12 34 56 78",
+    "subject": "Interview",
+    "message": "Bonjour,\nMerci.",
+}
 
 
 @FUZZ
-@given(payload=payloads(REGISTRATION_FIELDS, VALID_REGISTRATION),
-       category=st.sampled_from(["agent", "elu", None]))
+@given(
+    payload=payloads(REGISTRATION_FIELDS, VALID_REGISTRATION),
+    category=st.sampled_from(["agent", "elu", None]),
+)
 def test_the_registration_form(world, payload, category):
     if category:  # often a valid choice, so that valid registrations happen too
         payload.setdefault("category", category)
-    check_form(world, f"/events/{world.event.slug}/register", RegistrationForm, payload,
-               writes=REGISTRATION_WRITES, refused={422})
+    check_form(
+        world,
+        f"/events/{world.event.slug}/register",
+        RegistrationForm,
+        payload,
+        writes=REGISTRATION_WRITES,
+        refused={422},
+    )
 
 
 @FUZZ
 @given(payload=payloads(PRESS_FIELDS, VALID_INQUIRY))
 def test_the_press_inquiry_form(world, payload):
     spam = bool(to_items({"w": payload.get("website", "")})[0][1])
-    check_form(world, "/press/contact", PressInquiryForm, payload,
-               writes={"press_inquiries", "outbox_messages"},
-               refused={303} if spam else {422})
+    check_form(
+        world,
+        "/press/contact",
+        PressInquiryForm,
+        payload,
+        writes={"press_inquiries", "outbox_messages"},
+        refused={303} if spam else {422},
+    )
 
 
 @FUZZ
 @given(payload=payloads(["email", "website"], {"email": "lou@example.org"}))
 def test_the_kit_subscription_form(world, payload):
     spam = bool(to_items({"w": payload.get("website", "")})[0][1])
-    check_form(world, f"/kits/{world.kit.slug}/subscribe", SubscribeForm, payload,
-               writes={"kit_subscribers", "outbox_messages"},
-               refused={303} if spam else {422})
+    check_form(
+        world,
+        f"/kits/{world.kit.slug}/subscribe",
+        SubscribeForm,
+        payload,
+        writes={"kit_subscribers", "outbox_messages"},
+        refused={303} if spam else {422},
+    )
 
 
 @FUZZ
-@given(payload=payloads(["email", "password", "next"],
-                        {"email": "organiser@example.org", "password": "not the password"}))
+@given(
+    payload=payloads(
+        ["email", "password", "next"],
+        {"email": "organiser@example.org", "password": "not the password"},
+    )
+)
 def test_the_sign_in_form(world, payload):
     client = world.app.test_client()
     before = world.state()
@@ -265,20 +346,27 @@ def test_the_sign_in_form(world, payload):
 
 
 @FUZZ
-@given(token=path_segment(), payload=payloads(["confirm", "wanted", "csrf_token"]),
-       action=st.sampled_from(["cancel", "followups", "erase"]))
+@given(
+    token=path_segment(),
+    payload=payloads(["confirm", "wanted", "csrf_token"]),
+    action=st.sampled_from(["cancel", "followups", "erase"]),
+)
 def test_the_attendee_space_with_a_bad_token(world, token, payload, action):
     before = world.state()
-    response = world.app.test_client().post(f"/r/{token}/{action}",
-                                            data=MultiDict(to_items(payload)))
+    response = world.app.test_client().post(
+        f"/r/{token}/{action}", data=MultiDict(to_items(payload))
+    )
     assert response.status_code in (404, 405, 308), response.status_code
     assert_on_site(response)
     assert changed_tables(before, world.state()) == set()
 
 
 @FUZZ
-@given(token=path_segment(), payload=payloads(["List-Unsubscribe", "confirm"]),
-       path=st.sampled_from(["/unsubscribe/", "/subscribe/confirm/"]))
+@given(
+    token=path_segment(),
+    payload=payloads(["List-Unsubscribe", "confirm"]),
+    path=st.sampled_from(["/unsubscribe/", "/subscribe/confirm/"]),
+)
 def test_unsubscribing_and_confirming_with_a_bad_token(world, token, payload, path):
     before = world.state()
     response = world.app.test_client().post(path + token, data=MultiDict(to_items(payload)))
@@ -306,18 +394,34 @@ def test_the_language_switch(world, code, target):
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 CSRF_FORMS = {
-    "registration": (lambda w: f"/events/{w.event.slug}/register", RegistrationForm,
-                     REGISTRATION_FIELDS, REGISTRATION_WRITES),
-    "press": (lambda w: "/press/contact", PressInquiryForm, PRESS_FIELDS,
-              {"press_inquiries", "outbox_messages"}),
-    "kit": (lambda w: f"/kits/{w.kit.slug}/subscribe", SubscribeForm, ["email", "website"],
-            {"kit_subscribers", "outbox_messages"}),
+    "registration": (
+        lambda w: f"/events/{w.event.slug}/register",
+        RegistrationForm,
+        REGISTRATION_FIELDS,
+        REGISTRATION_WRITES,
+    ),
+    "press": (
+        lambda w: "/press/contact",
+        PressInquiryForm,
+        PRESS_FIELDS,
+        {"press_inquiries", "outbox_messages"},
+    ),
+    "kit": (
+        lambda w: f"/kits/{w.kit.slug}/subscribe",
+        SubscribeForm,
+        ["email", "website"],
+        {"kit_subscribers", "outbox_messages"},
+    ),
 }
 
 
 @settings(FUZZ, max_examples=30)
-@given(form=st.sampled_from(sorted(CSRF_FORMS)), payload=payloads(PRESS_FIELDS + ["full_name"]),
-       token_kind=st.sampled_from(["valid", "random", "missing"]), forged=nasty_text)
+@given(
+    form=st.sampled_from(sorted(CSRF_FORMS)),
+    payload=payloads(PRESS_FIELDS + ["full_name"]),
+    token_kind=st.sampled_from(["valid", "random", "missing"]),
+    forged=nasty_text,
+)
 def test_the_forms_with_csrf_on(world, form, payload, token_kind, forged):
     url, form_class, _fields, writes = CSRF_FORMS[form]
     url = url(world)
@@ -330,8 +434,9 @@ def test_the_forms_with_csrf_on(world, form, payload, token_kind, forged):
             payload["csrf_token"] = CSRF_INPUT.search(page.get_data(as_text=True)).group(1)
             spam = bool(to_items({"w": payload.get("website", "")})[0][1])
             refused = {303} if spam and form != "registration" else {422}
-            check_form(world, url, form_class, payload, writes=writes, refused=refused,
-                       client=client)
+            check_form(
+                world, url, form_class, payload, writes=writes, refused=refused, client=client
+            )
             return
         if token_kind == "random":
             payload["csrf_token"] = forged
@@ -345,8 +450,17 @@ def test_the_forms_with_csrf_on(world, form, payload, token_kind, forged):
 
 # --- every field against every hostile value, systematically -----------------------------------
 
-HOSTILE_VALUES = ["\x00", "a\x00b", "a\r\nBcc: victim@evil.example", "\x1b[2J", "\u2028",
-                  "é" * 20_000, "😀" * 300, "", "   "]
+HOSTILE_VALUES = [
+    "\x00",
+    "a\x00b",
+    "a\r\nBcc: victim@evil.example",
+    "\x1b[2J",
+    "\u2028",
+    "é" * 20_000,
+    "😀" * 300,
+    "",
+    "   ",
+]
 SYSTEMATIC = [
     ("registration", RegistrationForm, VALID_REGISTRATION, REGISTRATION_FIELDS),
     ("press", PressInquiryForm, VALID_INQUIRY, PRESS_FIELDS),
@@ -369,8 +483,14 @@ def test_each_field_against_each_hostile_value(world, form):
         if "email" in payload and field != "email":
             payload["email"] = f"n{number}-{payload['email']}"  # a new person each time
         spam = bool(payload.get("website"))
-        check_form(world, url, form_class, payload, writes=writes,
-                   refused={303} if spam and form != "registration" else {422})
+        check_form(
+            world,
+            url,
+            form_class,
+            payload,
+            writes=writes,
+            refused={303} if spam and form != "registration" else {422},
+        )
 
 
 def test_the_fuzz_app_sees_writes(world):

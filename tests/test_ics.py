@@ -281,9 +281,7 @@ def icalendar_invite(event, *, attendee_email, attendee_name, join_url, personal
               "personal_text": personal_url, "personal_uri": personal_url}  # fmt: skip
     personal = invites._personal_properties(event, SITE, values)
     personal.DTSTAMP = NOW
-    head, tail = invites._request_frame(
-        event, SITE, current_organisation(), "contact@events.test"
-    )
+    head, tail = invites._request_frame(event, SITE, current_organisation(), "contact@events.test")
     properties = personal.to_ical().removeprefix(b"BEGIN:VEVENT\r\n")
     return head + properties.removesuffix(b"END:VEVENT\r\n") + tail
 

@@ -112,10 +112,16 @@ def test_an_expired_confirmation_link_is_refused_then_purged(app, client):
     kit = make_kit()
     sent_at = now_utc() - timedelta(hours=app.config["KIT_CONFIRM_VALID_HOURS"] + 1)
     raw, hashed = new_token()
-    db.session.add(KitSubscriber(
-        kit=kit, email="late@example.org", email_key="late@example.org",
-        confirm_token_hash=hashed, confirm_sent_at=sent_at, created_at=sent_at,
-    ))
+    db.session.add(
+        KitSubscriber(
+            kit=kit,
+            email="late@example.org",
+            email_key="late@example.org",
+            confirm_token_hash=hashed,
+            confirm_sent_at=sent_at,
+            created_at=sent_at,
+        )
+    )
     db.session.commit()
     response = client.get(f"/subscribe/confirm/{raw}")
     assert response.status_code == 404 and "Lien non valide" in text(response)

@@ -48,8 +48,10 @@ def released_sheet(**fields) -> Sheet:
 def test_a_renamed_exe_is_refused_and_nothing_is_stored(app, folder):
     sheet = released_sheet()
     with pytest.raises(uploads.UploadRejected, match="pas un PDF"):
-        uploads.attach_pdf(sheet, FileStorage(io.BytesIO(EXE), filename="fiche.pdf",
-                                              content_type="application/pdf"))
+        uploads.attach_pdf(
+            sheet,
+            FileStorage(io.BytesIO(EXE), filename="fiche.pdf", content_type="application/pdf"),
+        )
     assert sheet.file_name is None
     assert not folder.exists() or list(folder.iterdir()) == []
 

@@ -136,7 +136,9 @@ def test_the_release_page_has_open_graph_tags(app, client, uploads):
     storage.set_release_image(release, picture, alt="Affiche du lancement")
     db.session.commit()
     meta = MetaTags(text(client.get("/press/communique"))).properties
-    assert meta["og:image"] == f"https://events.test/press/communique/image/{release.image_filename}"
+    assert (
+        meta["og:image"] == f"https://events.test/press/communique/image/{release.image_filename}"
+    )
     assert (meta["og:image:width"], meta["og:image:height"]) == ("1200", "630")
     with client.get(meta["og:image"].removeprefix("https://events.test")) as image:
         assert image.status_code == 200 and image.mimetype == "image/png"
@@ -208,8 +210,9 @@ def test_the_press_pages_run_a_fixed_number_of_queries(client):
 
 def test_an_embargoed_release_is_invisible_everywhere_until_its_time(app, client, uploads):
     now = now_utc()
-    release = make_release(slug="sous-embargo", title="Sous embargo",
-                           published_at=now + timedelta(days=1))
+    release = make_release(
+        slug="sous-embargo", title="Sous embargo", published_at=now + timedelta(days=1)
+    )
     make_release(slug="brouillon", title="Brouillon", published_at=None)
     storage.add_pdf_attachment(release, io.BytesIO(b"%PDF-1.7\n%%EOF\n"), "Dossier", "kit.pdf")
     db.session.commit()
@@ -372,7 +375,9 @@ def test_an_inquiry_is_stored_and_both_mails_are_received(app, client, runner, s
 
     inquiry = db.session.scalars(select(PressInquiry)).one()
     assert (inquiry.name, inquiry.outlet, inquiry.email) == (
-        "Léa Fontaine", "La Voix du Nord", "lea.fontaine@example.org"
+        "Léa Fontaine",
+        "La Voix du Nord",
+        "lea.fontaine@example.org",
     )
     assert inquiry.phone == "+33 6 12 34 56 78"
     assert inquiry.message == GOOD["message"].replace("\r\n", "\n")
@@ -456,8 +461,12 @@ BAD_INPUT = [
     pytest.param({"phone": "0612345678\r\nBcc: x@example.org"}, ONE_LINE, {}, id="crlf-phone"),
     pytest.param({"email": "not-an-address"}, BAD_EMAIL, {}, id="invalid-email"),
     pytest.param({"email": "lea@example..org"}, BAD_EMAIL, {}, id="invalid-domain"),
-    pytest.param({"message": "Bonjour\x00"},
-                 "Le message contient un caractère invisible non autorisé.", {}, id="nul"),
+    pytest.param(
+        {"message": "Bonjour\x00"},
+        "Le message contient un caractère invisible non autorisé.",
+        {},
+        id="nul",
+    ),
     pytest.param({"name": "   "}, "Ce champ est obligatoire.", {}, id="blank-name"),
     pytest.param({"phone": "12"}, BAD_PHONE, {}, id="phone"),
 ]
@@ -529,22 +538,33 @@ def test_the_rate_limit_answers_429_with_a_readable_page(app, client, demo, lang
     crowd = {"REMOTE_ADDR": "203.0.113.7"}
     headers = {"Accept-Language": lang}
     for _ in range(2):
-        refused = client.post("/press/contact", data={"csrf_token": token}, headers=headers,
-                              environ_base=crowd)
+        refused = client.post(
+            "/press/contact", data={"csrf_token": token}, headers=headers, environ_base=crowd
+        )
         assert refused.status_code == 422  # empty form: counted, not stored
-    response = client.post("/press/contact", data={**GOOD, "csrf_token": token}, headers=headers,
-                           environ_base=crowd)
+    response = client.post(
+        "/press/contact", data={**GOOD, "csrf_token": token}, headers=headers, environ_base=crowd
+    )
     assert response.status_code == 429
     assert "Retry-After" in response.headers
     html = text(response)
     assert f'<html lang="{lang}">' in html and f"<h1>{title}</h1>" in html
-    assert expected(lang, "Vous avez envoyé trop de demandes en peu de temps. Merci de patienter "
-                    "une minute avant de réessayer.").replace("'", "&#39;") in html
+    assert (
+        expected(
+            lang,
+            "Vous avez envoyé trop de demandes en peu de temps. Merci de patienter "
+            "une minute avant de réessayer.",
+        ).replace("'", "&#39;")
+        in html
+    )
     assert count(PressInquiry) == 0
     # Reading the form is never limited, and another address still gets through.
     assert client.get("/press/contact", environ_base=crowd).status_code == 200
-    other = client.post("/press/contact", data={**GOOD, "csrf_token": token},
-                        environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    other = client.post(
+        "/press/contact",
+        data={**GOOD, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "198.51.100.9"},
+    )
     assert other.status_code == 303
     assert count(PressInquiry) == 1
 

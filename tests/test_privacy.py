@@ -121,8 +121,15 @@ def test_registrations_past_their_retention_are_anonymised_and_keep_their_status
         assert (row.utm, row.referrer, row.wants_followups) == ({}, "", False)
         assert row.erased_at == NOW
         assert row.category == "agent" and row.created_at is not None  # not personal: kept
-    assert count(RegistrationToken, RegistrationToken.registration_id.in_(
-        [people["old_confirmed"].id, people["old_cancelled"].id])) == 0
+    assert (
+        count(
+            RegistrationToken,
+            RegistrationToken.registration_id.in_(
+                [people["old_confirmed"].id, people["old_cancelled"].id]
+            ),
+        )
+        == 0
+    )
     assert count(UnsubscribeToken) == 0
 
 
@@ -142,7 +149,11 @@ def test_the_mails_of_anonymised_registrations_forget_the_person(app, two_events
     assert {m.kind for m in theirs} == {"registration_confirmed", "kit_sheet_released"}
     for message in theirs:
         assert (message.to_address, message.to_name, message.text_body, message.html_body) == (
-            "", "", "", "")
+            "",
+            "",
+            "",
+            "",
+        )
         assert message.calendar is None
     followup = next(m for m in theirs if m.kind == "kit_sheet_released")
     assert followup.status == OutboxStatus.CANCELLED  # it never leaves
@@ -163,11 +174,14 @@ def test_registrations_within_their_retention_are_untouched(app, two_events):
     assert tokens == 2  # the attendee space and the connection link
     assert count(RegistrationToken, RegistrationToken.registration_id == recent.id) == tokens
     # Same address, other registration: its mail keeps its addressee.
-    assert count(
-        OutboxMessage,
-        OutboxMessage.dedupe_key.startswith(f"registration:{recent.id}:"),
-        OutboxMessage.to_address == "anne@example.org",
-    ) == 1
+    assert (
+        count(
+            OutboxMessage,
+            OutboxMessage.dedupe_key.startswith(f"registration:{recent.id}:"),
+            OutboxMessage.to_address == "anne@example.org",
+        )
+        == 1
+    )
 
 
 def test_the_registration_purge_is_idempotent(app, two_events):
@@ -187,7 +201,11 @@ def test_an_erasure_still_forgets_the_person_the_same_way(app):
     row = db.session.get(Registration, registration.id)
     assert row.status == RegistrationStatus.CANCELLED
     assert (row.full_name, row.email, row.email_key, row.erased_at is not None) == (
-        "", "", None, True)
+        "",
+        "",
+        None,
+        True,
+    )
     assert count(RegistrationToken, RegistrationToken.registration_id == registration.id) == 0
 
 
@@ -240,8 +258,9 @@ def test_the_press_retention_follows_its_setting(app):
 # --- mails -----------------------------------------------------------------------------------
 
 
-def queue_mail(key: str, *, status: OutboxStatus, created_at: datetime,
-               sent_at: datetime | None = None) -> OutboxMessage:
+def queue_mail(
+    key: str, *, status: OutboxStatus, created_at: datetime, sent_at: datetime | None = None
+) -> OutboxMessage:
     message = enqueue(
         "message",
         "jeanne@example.org",
@@ -269,11 +288,13 @@ def mails(app):
     days = timedelta(days=app.config["MAIL_BODY_RETENTION_DAYS"])
     long_ago, lately = NOW - days - DAY, NOW - days + DAY
     return {
-        "sent_long_ago": queue_mail("a", status=OutboxStatus.SENT, created_at=long_ago,
-                                    sent_at=long_ago),
+        "sent_long_ago": queue_mail(
+            "a", status=OutboxStatus.SENT, created_at=long_ago, sent_at=long_ago
+        ),
         # Queued long ago, sent lately (a retry): counted from the sending.
-        "sent_lately": queue_mail("b", status=OutboxStatus.SENT, created_at=long_ago,
-                                  sent_at=lately),
+        "sent_lately": queue_mail(
+            "b", status=OutboxStatus.SENT, created_at=long_ago, sent_at=lately
+        ),
         "failed_long_ago": queue_mail("c", status=OutboxStatus.FAILED, created_at=long_ago),
         "cancelled_long_ago": queue_mail("d", status=OutboxStatus.CANCELLED, created_at=long_ago),
         "pending": queue_mail("e", status=OutboxStatus.PENDING, created_at=long_ago),
@@ -281,8 +302,10 @@ def mails(app):
 
 
 def test_mails_finished_over_the_retention_ago_lose_content_and_addressee(app, mails):
-    before = {name: (m.kind, m.status, m.created_at, m.sent_at, m.dedupe_key, m.message_id)
-              for name, m in mails.items()}
+    before = {
+        name: (m.kind, m.status, m.created_at, m.sent_at, m.dedupe_key, m.message_id)
+        for name, m in mails.items()
+    }
 
     assert privacy.blank_old_mails(NOW) == 3
     db.session.commit()
@@ -293,8 +316,14 @@ def test_mails_finished_over_the_retention_ago_lose_content_and_addressee(app, m
         assert (message.subject, message.text_body, message.html_body) == ("", "", "")
         assert (message.calendar, message.attachments, message.headers) == (None, [], {})
         assert message.last_error is None
-        kept = (message.kind, message.status, message.created_at, message.sent_at,
-                message.dedupe_key, message.message_id)
+        kept = (
+            message.kind,
+            message.status,
+            message.created_at,
+            message.sent_at,
+            message.dedupe_key,
+            message.message_id,
+        )
         assert kept == before[name]
     for name in ("sent_lately", "pending"):
         message = db.session.get(OutboxMessage, mails[name].id)
@@ -314,12 +343,23 @@ def test_the_mail_purge_is_idempotent_and_counts_nothing_twice(app, mails):
 
 def test_ended_kit_subscriptions_never_keep_an_address(app):
     kit = make_kit()
-    left_behind = KitSubscriber(kit=kit, email="old@example.org", email_key="old@example.org",
-                                status=SubscriptionStatus.UNSUBSCRIBED, confirm_token_hash="f" * 64,
-                                unsubscribed_at=NOW - DAY, created_at=NOW - 9 * DAY)
-    active = KitSubscriber(kit=kit, email="on@example.org", email_key="on@example.org",
-                           status=SubscriptionStatus.ACTIVE, created_at=NOW - 9 * DAY,
-                           confirmed_at=NOW - 8 * DAY)
+    left_behind = KitSubscriber(
+        kit=kit,
+        email="old@example.org",
+        email_key="old@example.org",
+        status=SubscriptionStatus.UNSUBSCRIBED,
+        confirm_token_hash="f" * 64,
+        unsubscribed_at=NOW - DAY,
+        created_at=NOW - 9 * DAY,
+    )
+    active = KitSubscriber(
+        kit=kit,
+        email="on@example.org",
+        email_key="on@example.org",
+        status=SubscriptionStatus.ACTIVE,
+        created_at=NOW - 9 * DAY,
+        confirmed_at=NOW - 8 * DAY,
+    )
     db.session.add_all([left_behind, active])
     db.session.commit()
 
@@ -426,15 +466,28 @@ def test_the_privacy_page_is_written_from_the_configuration(app, client):
     assert response.status_code == 200
     page = text(response)
     for expected in (
-        "Responsable du traitement", "RTES", "Camille Bernard", "mailto:dpo@rtes.example",
-        "donnees@rtes.example", "Hébergeur : Exemple SAS",
+        "Responsable du traitement",
+        "RTES",
+        "Camille Bernard",
+        "mailto:dpo@rtes.example",
+        "donnees@rtes.example",
+        "Hébergeur : Exemple SAS",
         "3 ans après la fin de l'événement",  # REGISTRATION_RETENTION_DAYS
-        "2 ans, puis le nom", "60 jours après l'envoi",
+        "2 ans, puis le nom",
+        "60 jours après l'envoi",
         "180 jours, puis l'entrée est supprimée",  # AUDIT_LOG_RETENTION_DAYS
-        "consentement", "intérêt légitime", "article 6.1.b",
-        "rectifier", "effacer", "portabilité", "opposer", "retirer votre consentement",
-        "CNIL", "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
-        'href="https://www.cnil.fr/fr/plaintes"', "1 novembre 2026",
+        "consentement",
+        "intérêt légitime",
+        "article 6.1.b",
+        "rectifier",
+        "effacer",
+        "portabilité",
+        "opposer",
+        "retirer votre consentement",
+        "CNIL",
+        "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
+        'href="https://www.cnil.fr/fr/plaintes"',
+        "1 novembre 2026",
     ):
         assert expected in page, expected
     headings = re.findall(r"<h([1-6])", page)
@@ -454,10 +507,18 @@ def test_the_accessibility_statement_says_what_was_checked_and_how_to_complain(a
     assert response.status_code == 200
     page = text(response)
     for expected in (
-        "Déclaration d'accessibilité", "article 47 de la loi n° 2005-102",
-        "non conforme", "RGAA", "version 4.1", "axe-core", "clavier",
-        "21 novembre 2026", "mailto:accessibilite@rtes.example", "Défenseur des droits",
-        "https://formulaire.defenseurdesdroits.fr/", "Libre réponse 71120",
+        "Déclaration d'accessibilité",
+        "article 47 de la loi n° 2005-102",
+        "non conforme",
+        "RGAA",
+        "version 4.1",
+        "axe-core",
+        "clavier",
+        "21 novembre 2026",
+        "mailto:accessibilite@rtes.example",
+        "Défenseur des droits",
+        "https://formulaire.defenseurdesdroits.fr/",
+        "Libre réponse 71120",
     ):
         assert expected in page, expected
 
@@ -480,5 +541,5 @@ def test_every_page_links_to_the_privacy_page_and_the_accessibility_statement(cl
 def test_the_registration_notice_links_to_the_privacy_page(client):
     event = make_event()
     page = text(client.get(f"/events/{event.slug}/register"))
-    notice = page[page.index('class="privacy-notice"'):]
+    notice = page[page.index('class="privacy-notice"') :]
     assert 'href="/confidentialite"' in notice

@@ -31,8 +31,12 @@ def messages(kind: str) -> list[OutboxMessage]:
 
 def test_reminders_go_once_per_window_to_confirmed_people_only(app):
     event = make_event(starts_at=START, capacity=1)
-    early = services.register_attendee(event, applicant("early@example.org"), now=START - timedelta(days=5))
-    waiting = services.register_attendee(event, applicant("waiting@example.org"), now=START - timedelta(days=4))
+    early = services.register_attendee(
+        event, applicant("early@example.org"), now=START - timedelta(days=5)
+    )
+    waiting = services.register_attendee(
+        event, applicant("waiting@example.org"), now=START - timedelta(days=4)
+    )
     db.session.commit()
     assert waiting.status == RegistrationStatus.WAITLISTED
 
@@ -67,12 +71,16 @@ def test_a_late_worker_sends_only_the_latest_window(app):
     services.register_attendee(event, applicant("a@example.org"), now=START - timedelta(days=3))
     db.session.commit()
     assert send_due_reminders(START - timedelta(minutes=30)) == 1
-    assert [m.dedupe_key.rsplit(":", 1)[1] for m in messages("registration_reminder")] == ["reminder-60"]
+    assert [m.dedupe_key.rsplit(":", 1)[1] for m in messages("registration_reminder")] == [
+        "reminder-60"
+    ]
 
 
 def test_cancelled_people_get_no_reminder(app):
     event = make_event(starts_at=START)
-    registration = services.register_attendee(event, applicant("gone@example.org"), now=START - timedelta(days=3))
+    registration = services.register_attendee(
+        event, applicant("gone@example.org"), now=START - timedelta(days=3)
+    )
     services.cancel_registration(registration, now=START - timedelta(days=2))
     db.session.commit()
     assert send_due_reminders(START - timedelta(minutes=30)) == 0

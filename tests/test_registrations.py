@@ -118,7 +118,12 @@ def test_the_whole_journey_with_mail_received_over_smtp(app, client, runner, smt
     assert camille.first_joined_at is not None
 
     # Someone else registers: the event is full, so they wait.
-    assert register(client, event, full_name="Dominique Petit", email="dominique@example.org").status_code == 303
+    assert (
+        register(
+            client, event, full_name="Dominique Petit", email="dominique@example.org"
+        ).status_code
+        == 303
+    )
     dominique = registrations()[1]
     assert dominique.status == RegistrationStatus.WAITLISTED
 
@@ -138,7 +143,9 @@ def test_the_whole_journey_with_mail_received_over_smtp(app, client, runner, smt
     promotion = next(m for m in smtp_server.messages if m["Subject"].startswith("Une place"))
     assert links_in(promotion)["join"]
     assert calendar_of(promotion)["METHOD"] == "REQUEST"
-    cancellation = next(m for m in smtp_server.messages if m["Subject"].startswith("Inscription annulée"))
+    cancellation = next(
+        m for m in smtp_server.messages if m["Subject"].startswith("Inscription annulée")
+    )
     assert calendar_of(cancellation)["METHOD"] == "CANCEL"
 
     # The cancelled registrant's join link no longer opens the room.
@@ -147,7 +154,9 @@ def test_the_whole_journey_with_mail_received_over_smtp(app, client, runner, smt
     assert event.connection_url not in text(refused)
 
 
-def test_registering_twice_changes_nothing_and_sends_the_links_again(app, client, runner, smtp_server, event):
+def test_registering_twice_changes_nothing_and_sends_the_links_again(
+    app, client, runner, smtp_server, event
+):
     first = register(client, event)
     again = register(client, event, email="CAMILLE.MARTIN@example.org", full_name="Autre nom")
     assert first.status_code == again.status_code == 303
@@ -195,7 +204,13 @@ def test_utm_parameters_and_referrer_are_kept(app, client, event):
     hidden = dict(re.findall(r'name="(utm_\w+|referrer)" type="hidden" value="([^"]*)"', html))
     client.post(
         "/events/lancement/register",
-        data={"csrf_token": token, "full_name": "A B", "email": "a@example.org", "category": "agent", **hidden},
+        data={
+            "csrf_token": token,
+            "full_name": "A B",
+            "email": "a@example.org",
+            "category": "agent",
+            **hidden,
+        },
     )
     (registration,) = registrations()
     assert registration.utm == {"utm_source": "lettre", "utm_campaign": "kit", "utm_medium": "mail"}
@@ -209,14 +224,24 @@ def test_utm_parameters_and_referrer_are_kept(app, client, event):
     [
         ({"full_name": ""}, "Indiquez votre nom.", "Enter your name."),
         ({"email": ""}, "Indiquez votre adresse mail.", "Enter your email address."),
-        ({"email": "pas-une-adresse"}, "Cette adresse mail n'est pas valide.", "This email address is not valid."),
+        (
+            {"email": "pas-une-adresse"},
+            "Cette adresse mail n'est pas valide.",
+            "This email address is not valid.",
+        ),
         ({"full_name": "x" * 201}, "200", "200"),
         ({"category": "pirate"}, "N'est pas un choix valide.", "Not a valid choice."),
         ({"full_name": "Eve\r\nBcc: victim@example.org"}, "une seule ligne", "single line"),
-        ({"website": "http://spam.example"}, "n'a pas pu être enregistrée", "could not be recorded"),
+        (
+            {"website": "http://spam.example"},
+            "n'a pas pu être enregistrée",
+            "could not be recorded",
+        ),
     ],
 )
-def test_bad_input_gets_a_clear_message_and_changes_nothing(app, client, event, lang, fields, french, english):
+def test_bad_input_gets_a_clear_message_and_changes_nothing(
+    app, client, event, lang, fields, french, english
+):
     response = register(client, event, lang=lang, **fields)
     assert response.status_code == 422
     body = text(response)
@@ -237,14 +262,18 @@ def test_a_missing_csrf_token_is_refused_without_writing(app, client, event, lan
     assert registrations() == []
 
 
-@pytest.mark.parametrize("url", ["/r/nope", "/j/nope", "/r/" + "a" * 43, "/j/" + "a" * 43, "/r/x/data.json"])
+@pytest.mark.parametrize(
+    "url", ["/r/nope", "/j/nope", "/r/" + "a" * 43, "/j/" + "a" * 43, "/r/x/data.json"]
+)
 def test_unknown_tokens_get_a_clear_page(client, url):
     response = client.get(url, headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert "no longer valid" in text(response) or "Page not found" in text(response)
 
 
-def test_tokens_are_random_purpose_specific_and_stored_hashed(app, client, runner, smtp_server, event):
+def test_tokens_are_random_purpose_specific_and_stored_hashed(
+    app, client, runner, smtp_server, event
+):
     register(client, event)
     deliver(runner)
     links = links_in(smtp_server.messages[0])
@@ -279,7 +308,9 @@ def test_cancel_without_csrf_token_is_refused(app, client, runner, smtp_server, 
     assert registrations()[0].status == RegistrationStatus.CONFIRMED
 
 
-def test_join_link_waits_before_the_window_and_refuses_the_waiting_list(app, client, runner, smtp_server):
+def test_join_link_waits_before_the_window_and_refuses_the_waiting_list(
+    app, client, runner, smtp_server
+):
     event = make_event(slug="later", starts_at=now_utc() + timedelta(days=2), capacity=1)
     register(client, event)
     register(client, event, email="second@example.org")
@@ -316,7 +347,9 @@ def test_download_my_data(app, client, runner, smtp_server, event):
     assert data["mails"][0]["status"] == "sent"
 
 
-def test_erase_my_data_anonymises_drops_pending_mail_and_kills_the_links(app, client, runner, smtp_server, event):
+def test_erase_my_data_anonymises_drops_pending_mail_and_kills_the_links(
+    app, client, runner, smtp_server, event
+):
     register(client, event)
     deliver(runner)
     links = links_in(smtp_server.messages[0])
@@ -329,7 +362,12 @@ def test_erase_my_data_anonymises_drops_pending_mail_and_kills_the_links(app, cl
     response = client.post(manage + "/erase", data={"csrf_token": token, "confirm": "y"})
     assert response.headers["Location"] == "/r/erased"
     db.session.refresh(camille)
-    assert (camille.full_name, camille.email, camille.email_key, camille.erased_at is not None) == ("", "", None, True)
+    assert (camille.full_name, camille.email, camille.email_key, camille.erased_at is not None) == (
+        "",
+        "",
+        None,
+        True,
+    )
     assert camille.status == RegistrationStatus.CANCELLED
     db.session.refresh(waiting)
     assert waiting.status == RegistrationStatus.CONFIRMED
@@ -342,9 +380,14 @@ def test_erase_my_data_anonymises_drops_pending_mail_and_kills_the_links(app, cl
         )
     )
     assert pending_for_camille == 0
-    assert db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.to_address == "camille.martin@example.org")
-    ) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.to_address == "camille.martin@example.org")
+        )
+        == 0
+    )
     assert client.get(manage).status_code == 404
     assert client.get(path(links["join"])).status_code == 404
 

@@ -225,8 +225,11 @@ def test_cookies_are_secure_httponly_and_samesite_in_production(tmp_path):
     form = browser.get("/admin/login", base_url=SITE).get_data(as_text=True)
     response = browser.post(
         "/admin/login",
-        data={"email": "organiser@example.org", "password": PASSWORD,
-              "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)},
+        data={
+            "email": "organiser@example.org",
+            "password": PASSWORD,
+            "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1),
+        },
         headers={"Referer": f"{SITE}/admin/login"},  # Flask-WTF checks it over https
         base_url=SITE,
     )
@@ -254,20 +257,35 @@ class World:
 
 # endpoint: (the setting that limits it, its URL, form data)
 LIMITED_FORMS = {
-    "registrations.new": ("REGISTRATION_RATE_LIMIT", lambda w: f"/events/{w.event.slug}/register",
-                          {"full_name": ""}),
+    "registrations.new": (
+        "REGISTRATION_RATE_LIMIT",
+        lambda w: f"/events/{w.event.slug}/register",
+        {"full_name": ""},
+    ),
     "press.contact": ("PRESS_INQUIRY_RATE_LIMIT", lambda w: "/press/contact", {"name": ""}),
-    "kits.subscribe": ("KIT_SUBSCRIBE_RATE_LIMIT", lambda w: f"/kits/{w.kit.slug}/subscribe",
-                       {"email": "not an address"}),
+    "kits.subscribe": (
+        "KIT_SUBSCRIBE_RATE_LIMIT",
+        lambda w: f"/kits/{w.kit.slug}/subscribe",
+        {"email": "not an address"},
+    ),
     "kits.confirm": ("PERSONAL_LINK_RATE_LIMIT", lambda w: "/subscribe/confirm/bad-token", {}),
     "kits.unsubscribe": ("UNSUBSCRIBE_RATE_LIMIT", lambda w: "/unsubscribe/bad-token", {}),
     "registrations.cancel": ("PERSONAL_LINK_RATE_LIMIT", lambda w: "/r/bad-token/cancel", {}),
-    "registrations.followups": ("PERSONAL_LINK_RATE_LIMIT", lambda w: "/r/bad-token/followups",
-                                {"wanted": "1"}),
-    "registrations.erase": ("PERSONAL_LINK_RATE_LIMIT", lambda w: "/r/bad-token/erase",
-                            {"confirm": "y"}),
-    "auth.login": ("LOGIN_RATE_LIMIT_PER_IP", lambda w: "/admin/login",
-                   {"email": "guess@example.org", "password": "wrong password"}),
+    "registrations.followups": (
+        "PERSONAL_LINK_RATE_LIMIT",
+        lambda w: "/r/bad-token/followups",
+        {"wanted": "1"},
+    ),
+    "registrations.erase": (
+        "PERSONAL_LINK_RATE_LIMIT",
+        lambda w: "/r/bad-token/erase",
+        {"confirm": "y"},
+    ),
+    "auth.login": (
+        "LOGIN_RATE_LIMIT_PER_IP",
+        lambda w: "/admin/login",
+        {"email": "guess@example.org", "password": "wrong password"},
+    ),
 }
 NOT_PUBLIC = {"auth.logout"}  # needs a signed-in organiser
 
@@ -294,8 +312,9 @@ def test_every_public_form_is_rate_limited(app, client, endpoint):
     assert 429 not in statuses[:2], statuses
     assert statuses[2] == 429
     # Another client address is not held back.
-    other = client.post(url(world), data={"csrf_token": token, **data},
-                        environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    other = client.post(
+        url(world), data={"csrf_token": token, **data}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
     assert other.status_code != 429
 
 

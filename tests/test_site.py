@@ -86,8 +86,12 @@ def test_trusted_proxies_give_the_client_address_to_rate_limits(tmp_path):
     from eventapp import create_app
 
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "x", "TRUSTED_PROXIES": 1,
-         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"},
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "TRUSTED_PROXIES": 1,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+        },
         instance_path=str(tmp_path),
     )
 
@@ -98,8 +102,11 @@ def test_trusted_proxies_give_the_client_address_to_rate_limits(tmp_path):
     seen = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.7"})
     assert seen.get_data(as_text=True) == "203.0.113.7"
     untrusted = create_app(
-        {"TESTING": True, "SECRET_KEY": "x",
-         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"},
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+        },
         instance_path=str(tmp_path),
     )
     untrusted.add_url_rule("/whoami", view_func=whoami)

@@ -12,9 +12,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_english_catalogue_translates_every_string(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-         "eventapp/translations/babel.cfg", "-k", "_l", "-o", str(pot), "--no-location", "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "eventapp/translations/babel.cfg",
+            "-k",
+            "_l",
+            "-o",
+            str(pot),
+            "--no-location",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as handle:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
@@ -24,7 +38,8 @@ def test_the_english_catalogue_translates_every_string(tmp_path):
     translated = {
         (m.id if isinstance(m.id, str) else m.id[0])
         for m in catalogue
-        if m.id and "fuzzy" not in m.flags
+        if m.id
+        and "fuzzy" not in m.flags
         and (m.string if isinstance(m.string, str) else all(m.string))
     }
     missing = sorted(wanted - translated)

@@ -178,11 +178,16 @@ def test_a_refused_second_pdf_removes_the_first_and_keeps_the_committed_files(cl
     db.session.commit()
     before = files(folder)
     signed_in(client)
-    response = Poster(client)(f"/admin/kits/{kit.id}/sheets/{sheet.id}", {
-        "number": "1", "title": "Fiche",
-        "pdf": (io.BytesIO(sample_pdf("v2")), "a.pdf"),
-        "accessible_pdf": (io.BytesIO(b"<html>pas un pdf</html>"), "b.pdf"),
-    }, content_type="multipart/form-data")
+    response = Poster(client)(
+        f"/admin/kits/{kit.id}/sheets/{sheet.id}",
+        {
+            "number": "1",
+            "title": "Fiche",
+            "pdf": (io.BytesIO(sample_pdf("v2")), "a.pdf"),
+            "accessible_pdf": (io.BytesIO(b"<html>pas un pdf</html>"), "b.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     db.session.refresh(sheet)
     assert files(folder) == before == sorted([sheet.file_name, sheet.accessible_file_name])

@@ -38,7 +38,9 @@ def new():
     if form.validate_on_submit():
         try:
             user = services.create_user(
-                form.email.data, form.password.data, name=form.name.data or "",
+                form.email.data,
+                form.password.data,
+                name=form.name.data or "",
                 role=UserRole(form.role.data),
             )
         except services.EmailTaken:
@@ -64,23 +66,33 @@ def edit(user_id: int):
         before = snapshot(user, USER_FIELDS)
         try:
             services.update_user(
-                user, name=form.name.data or "", role=UserRole(form.role.data),
+                user,
+                name=form.name.data or "",
+                role=UserRole(form.role.data),
                 active=bool(form.active.data),
             )
         except services.LastAdmin:
             db.session.rollback()
-            form.role.errors.append(gettext(
-                "Il faut au moins un compte administrateur actif : nommez-en un autre d'abord."
-            ))
+            form.role.errors.append(
+                gettext(
+                    "Il faut au moins un compte administrateur actif : nommez-en un autre d'abord."
+                )
+            )
         else:
-            record("user.update", user, label=user.email,
-                   details={"changed": changed(before, snapshot(user, USER_FIELDS))})
+            record(
+                "user.update",
+                user,
+                label=user.email,
+                details={"changed": changed(before, snapshot(user, USER_FIELDS))},
+            )
             db.session.commit()
             flash(gettext("Compte enregistré."), "success")
             return redirect(url_for("admin.accounts.index"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "admin/accounts/edit.html", form=form, user=user,
+        "admin/accounts/edit.html",
+        form=form,
+        user=user,
         password_form=SetPasswordForm(user.email, formdata=None),
     ), status
 
@@ -92,7 +104,9 @@ def set_password(user_id: int):
     form = SetPasswordForm(user.email)
     if not form.validate_on_submit():
         return render_template(
-            "admin/accounts/edit.html", form=EditUserForm(obj=user, formdata=None), user=user,
+            "admin/accounts/edit.html",
+            form=EditUserForm(obj=user, formdata=None),
+            user=user,
             password_form=form,
         ), 422
     services.set_password(user, form.password.data)
@@ -123,8 +137,10 @@ def own_password():
             record("user.password", user, label=user.email)
             db.session.commit()
             _stay_signed_in(user)
-            flash(gettext("Votre mot de passe est changé ; vos autres sessions sont fermées."),
-                  "success")
+            flash(
+                gettext("Votre mot de passe est changé ; vos autres sessions sont fermées."),
+                "success",
+            )
             return redirect(url_for("admin.dashboard"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/accounts/own_password.html", form=form), status

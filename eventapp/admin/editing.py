@@ -22,9 +22,22 @@ from eventapp.registrations.services import (
 from eventapp.speakers.models import EventSpeaker, Speaker, SpeakerRole
 
 EVENT_FIELDS = (
-    "title", "slug", "summary", "description", "kind", "timezone", "starts_at", "ends_at", "venue",
-    "capacity", "waitlist_enabled", "registration_opens_at", "registration_closes_at",
-    "connection_url", "connection_url_public", "reminder_offsets",
+    "title",
+    "slug",
+    "summary",
+    "description",
+    "kind",
+    "timezone",
+    "starts_at",
+    "ends_at",
+    "venue",
+    "capacity",
+    "waitlist_enabled",
+    "registration_opens_at",
+    "registration_closes_at",
+    "connection_url",
+    "connection_url_public",
+    "reminder_offsets",
 )
 # A change of any of these makes calendars hold a stale invite: registrants get the new one.
 INVITE_FIELDS = ("starts_at", "ends_at", "connection_url")
@@ -88,8 +101,9 @@ def update_event(
         # The form has minute precision: the same minute is no change (and sends no invite).
         if _same_minute(values.get(name), getattr(event, name)):
             values[name] = getattr(event, name)
-    invite_changed = any(values.get(name, getattr(event, name)) != getattr(event, name)
-                         for name in INVITE_FIELDS)
+    invite_changed = any(
+        values.get(name, getattr(event, name)) != getattr(event, name) for name in INVITE_FIELDS
+    )
     more_seats = "capacity" in values and _more_seats(event.capacity, values["capacity"])
     event.slug = slug
     for name, value in values.items():
@@ -231,8 +245,10 @@ def confirmed_registrations(event: Event) -> list[Registration]:
     return list(
         db.session.scalars(
             select(Registration)
-            .where(Registration.event_id == event.id,
-                   Registration.status == RegistrationStatus.CONFIRMED)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
             .order_by(Registration.id)
         )
     )

@@ -141,22 +141,32 @@ def edit(event_id: int):
             form.slug.errors.append(gettext("Un autre événement utilise déjà cette adresse."))
         else:
             differences = changed(before, snapshot(event, editing.EVENT_FIELDS))
-            record("event.update", event, label=event.title,
-                   details={"changed": differences, **outcome})
+            record(
+                "event.update",
+                event,
+                label=event.title,
+                details={"changed": differences, **outcome},
+            )
             db.session.commit()
             flash(gettext("Événement enregistré."), "success")
             if outcome["invites"]:
-                flash(ngettext(
-                    "La nouvelle invitation part à %(num)d personne inscrite.",
-                    "La nouvelle invitation part aux %(num)d personnes inscrites.",
-                    outcome["invites"],
-                ), "success")
+                flash(
+                    ngettext(
+                        "La nouvelle invitation part à %(num)d personne inscrite.",
+                        "La nouvelle invitation part aux %(num)d personnes inscrites.",
+                        outcome["invites"],
+                    ),
+                    "success",
+                )
             if outcome["promoted"]:
-                flash(ngettext(
-                    "%(num)d personne quitte la liste d'attente.",
-                    "%(num)d personnes quittent la liste d'attente.",
-                    outcome["promoted"],
-                ), "success")
+                flash(
+                    ngettext(
+                        "%(num)d personne quitte la liste d'attente.",
+                        "%(num)d personnes quittent la liste d'attente.",
+                        outcome["promoted"],
+                    ),
+                    "success",
+                )
             return redirect(url_for("admin.events.detail", event_id=event.id), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/events/form.html", form=form, event=event), status
@@ -190,11 +200,14 @@ def cancel(event_id: int):
         sent = cancel_event(event)
         record("event.cancel", event, label=event.title, details={"mails": sent})
         db.session.commit()
-        flash(ngettext(
-            "Événement annulé ; %(num)d personne est prévenue.",
-            "Événement annulé ; %(num)d personnes sont prévenues.",
-            sent,
-        ), "success")
+        flash(
+            ngettext(
+                "Événement annulé ; %(num)d personne est prévenue.",
+                "Événement annulé ; %(num)d personnes sont prévenues.",
+                sent,
+            ),
+            "success",
+        )
         return redirect(url_for("admin.events.detail", event_id=event.id), code=303)
     return render_template(
         "admin/events/cancel.html", event=event, form=form, counts=event_counts(event)
@@ -253,8 +266,12 @@ def attach_speaker(event_id: int):
         db.session.rollback()
         flash(gettext("Cette personne intervient déjà à cet événement."), "error")
         return _back(event)
-    record("event.speaker_attach", event, label=event.title,
-           details={"speaker": speaker.name, "role": link.role})
+    record(
+        "event.speaker_attach",
+        event,
+        label=event.title,
+        details={"speaker": speaker.name, "role": link.role},
+    )
     db.session.commit()
     flash(gettext("%(name)s ajouté·e à l'événement.", name=speaker.name), "success")
     return _back(event)
@@ -267,11 +284,21 @@ def move_speaker(event_id: int, link_id: int):
     link = _link_or_404(event, link_id)
     offset = -1 if request.form.get("direction") == "up" else 1
     if ActionForm().validate_on_submit() and editing.move_speaker(link, offset):
-        record("event.speaker_move", event, label=event.title,
-               details={"speaker": link.speaker.name, "position": link.position + 1})
+        record(
+            "event.speaker_move",
+            event,
+            label=event.title,
+            details={"speaker": link.speaker.name, "position": link.position + 1},
+        )
         db.session.commit()
-        flash(gettext("%(name)s est maintenant en position %(position)d.",
-                      name=link.speaker.name, position=link.position + 1), "success")
+        flash(
+            gettext(
+                "%(name)s est maintenant en position %(position)d.",
+                name=link.speaker.name,
+                position=link.position + 1,
+            ),
+            "success",
+        )
     return _back(event, f"lien-{link.id}")
 
 
@@ -304,8 +331,12 @@ def speaker_role(event_id: int, link_id: int):
     if form.validate_on_submit():
         before = link.role.value
         link.role = SpeakerRole(form.role.data)
-        record("event.speaker_role", event, label=event.title,
-               details={"speaker": link.speaker.name, "changed": {"role": [before, link.role]}})
+        record(
+            "event.speaker_role",
+            event,
+            label=event.title,
+            details={"speaker": link.speaker.name, "changed": {"role": [before, link.role]}},
+        )
         db.session.commit()
         flash(gettext("Rôle de %(name)s enregistré.", name=link.speaker.name), "success")
     return _back(event, f"lien-{link.id}")

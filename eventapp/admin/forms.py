@@ -86,7 +86,8 @@ class EventForm(FlaskForm):
     capacity = IntegerField(
         _l("Nombre de places"),
         validators=[
-            Optional(), NumberRange(min=0, max=1_000_000, message=_l("Entre 0 et 1 000 000."))
+            Optional(),
+            NumberRange(min=0, max=1_000_000, message=_l("Entre 0 et 1 000 000.")),
         ],
     )
     waitlist_enabled = BooleanField(_l("Liste d'attente quand l'événement est complet"))

@@ -63,8 +63,9 @@ class KitForm(FlaskForm):
     slug = slug_field()
     description = TextAreaField(_l("Présentation"), validators=[Optional(), Length(max=20000)])
     events = CheckboxListField(_l("Événements liés"), coerce=int)
-    timezone = SelectField(_l("Fuseau horaire des parutions"), choices=choices(TIMEZONES),
-                           default="Europe/Paris")
+    timezone = SelectField(
+        _l("Fuseau horaire des parutions"), choices=choices(TIMEZONES), default="Europe/Paris"
+    )
     published = BooleanField(_l("Kit visible du public"))
     show_upcoming_titles = BooleanField(_l("Montrer le titre des fiches à paraître"))
 
@@ -75,7 +76,8 @@ class SheetForm(LocalTimeForm):
     number = IntegerField(
         _l("Numéro"),
         validators=[
-            DataRequired(REQUIRED), NumberRange(min=1, max=999, message=_l("Entre 1 et 999."))
+            DataRequired(REQUIRED),
+            NumberRange(min=1, max=999, message=_l("Entre 1 et 999.")),
         ],
     )
     title = text_field(_l("Titre"), 200, required=True)

@@ -19,8 +19,16 @@ from eventapp.models import now_utc
 bp = Blueprint("kits", __name__, url_prefix="/kits")
 
 KIT_FIELDS = ("title", "slug", "description", "published", "show_upcoming_titles", "timezone")
-SHEET_FIELDS = ("number", "title", "summary", "themes", "accessible_body", "release_at",
-                "file_name", "accessible_file_name")
+SHEET_FIELDS = (
+    "number",
+    "title",
+    "summary",
+    "themes",
+    "accessible_body",
+    "release_at",
+    "file_name",
+    "accessible_file_name",
+)
 
 
 def _kit_or_404(kit_id: int) -> Kit:
@@ -91,8 +99,11 @@ def new():
             form.slug.errors.append(gettext("Un autre kit utilise déjà cette adresse."))
         else:
             kit = services.create_kit(
-                slug=slug, title=form.title.data, description=form.description.data or "",
-                events=_chosen_events(form), published=bool(form.published.data),
+                slug=slug,
+                title=form.title.data,
+                description=form.description.data or "",
+                events=_chosen_events(form),
+                published=bool(form.published.data),
                 show_upcoming_titles=bool(form.show_upcoming_titles.data),
                 timezone=form.timezone.data,
             )
@@ -180,16 +191,21 @@ def new_sheet(kit_id: int):
         else:
             content = form.content()
             accessible_body = content.pop("accessible_body")
-            sheet = services.add_sheet(kit, number=form.number.data, release_at=form.release_utc,
-                                       **content)
+            sheet = services.add_sheet(
+                kit, number=form.number.data, release_at=form.release_utc, **content
+            )
             if accessible_body:
                 services.update_sheet(sheet, accessible_body=accessible_body)
             _store_files(form, sheet)
             if form.pdf.errors or form.accessible_pdf.errors:
                 db.session.rollback()  # also deletes the files just written
             else:
-                record("sheet.create", sheet, label=f"{kit.title} n°{sheet.number}",
-                       details={"kit": kit.id, "title": sheet.title})
+                record(
+                    "sheet.create",
+                    sheet,
+                    label=f"{kit.title} n°{sheet.number}",
+                    details={"kit": kit.id, "title": sheet.title},
+                )
                 db.session.commit()
                 flash(gettext("Fiche n°%(number)d ajoutée.", number=sheet.number), "success")
                 return redirect(url_for("admin.kits.detail", kit_id=kit.id), code=303)
@@ -213,9 +229,12 @@ def edit_sheet(kit_id: int, sheet_id: int):
         if form.pdf.errors or form.accessible_pdf.errors:
             db.session.rollback()  # also deletes the files just written
         else:
-            record("sheet.update", sheet, label=f"{kit.title} n°{sheet.number}",
-                   details={"kit": kit.id,
-                            "changed": changed(before, snapshot(sheet, SHEET_FIELDS))})
+            record(
+                "sheet.update",
+                sheet,
+                label=f"{kit.title} n°{sheet.number}",
+                details={"kit": kit.id, "changed": changed(before, snapshot(sheet, SHEET_FIELDS))},
+            )
             for name in replaced:
                 uploads.remove_file(name)  # once the commit succeeds
             db.session.commit()
@@ -232,18 +251,32 @@ def reschedule(kit_id: int, sheet_id: int):
     sheet = _sheet_or_404(kit, sheet_id)
     form = RescheduleForm(tz_name=kit.timezone)
     if not form.validate_on_submit():
-        flash(gettext("Fiche n°%(number)d : %(error)s", number=sheet.number,
-                      error=" ".join(str(e) for e in form.release_at.errors)
-                      or gettext("date invalide.")), "error")
+        flash(
+            gettext(
+                "Fiche n°%(number)d : %(error)s",
+                number=sheet.number,
+                error=" ".join(str(e) for e in form.release_at.errors) or gettext("date invalide."),
+            ),
+            "error",
+        )
         return redirect(url_for("admin.kits.detail", kit_id=kit.id), code=303)
     before = snapshot(sheet, ("release_at",))
     services.reschedule_sheet(sheet, form.release_utc)
-    record("sheet.reschedule", sheet, label=f"{kit.title} n°{sheet.number}",
-           details={"kit": kit.id, "changed": changed(before, snapshot(sheet, ("release_at",)))})
+    record(
+        "sheet.reschedule",
+        sheet,
+        label=f"{kit.title} n°{sheet.number}",
+        details={"kit": kit.id, "changed": changed(before, snapshot(sheet, ("release_at",)))},
+    )
     db.session.commit()
     if sheet.notified_at is not None:
-        flash(gettext("Fiche n°%(number)d déplacée ; déjà annoncée, elle ne sera pas annoncée à "
-                      "nouveau.", number=sheet.number), "success")
+        flash(
+            gettext(
+                "Fiche n°%(number)d déplacée ; déjà annoncée, elle ne sera pas annoncée à nouveau.",
+                number=sheet.number,
+            ),
+            "success",
+        )
     else:
         flash(gettext("Fiche n°%(number)d déplacée.", number=sheet.number), "success")
     return redirect(url_for("admin.kits.detail", kit_id=kit.id) + f"#fiche-{sheet.id}", code=303)
@@ -260,21 +293,41 @@ def schedule(kit_id: int):
         only_unannounced = not form.include_announced.data
         if form.confirmed.data:
             sheets = services.schedule_weekly(
-                kit, form.first_utc, weekday=weekday, every_weeks=form.every_weeks.data,
+                kit,
+                form.first_utc,
+                weekday=weekday,
+                every_weeks=form.every_weeks.data,
                 only_unannounced=only_unannounced,
             )
-            record("kit.schedule", kit, label=kit.title, details={
-                "first_release": form.first_utc, "weekday": weekday,
-                "every_weeks": form.every_weeks.data, "sheets": len(sheets),
-            })
+            record(
+                "kit.schedule",
+                kit,
+                label=kit.title,
+                details={
+                    "first_release": form.first_utc,
+                    "weekday": weekday,
+                    "every_weeks": form.every_weeks.data,
+                    "sheets": len(sheets),
+                },
+            )
             db.session.commit()
-            flash(ngettext("%(num)d fiche planifiée.", "%(num)d fiches planifiées.", len(sheets)),
-                  "success")
+            flash(
+                ngettext("%(num)d fiche planifiée.", "%(num)d fiches planifiées.", len(sheets)),
+                "success",
+            )
             return redirect(url_for("admin.kits.detail", kit_id=kit.id), code=303)
-        moving = [sheet for sheet in sorted(kit.sheets, key=lambda s: s.number)
-                  if not (only_unannounced and sheet.notified_at is not None)]
-        dates = services.weekly_dates(form.first_utc, len(moving), tz=kit.tz, weekday=weekday,
-                                      every_weeks=form.every_weeks.data)
+        moving = [
+            sheet
+            for sheet in sorted(kit.sheets, key=lambda s: s.number)
+            if not (only_unannounced and sheet.notified_at is not None)
+        ]
+        dates = services.weekly_dates(
+            form.first_utc,
+            len(moving),
+            tz=kit.tz,
+            weekday=weekday,
+            every_weeks=form.every_weeks.data,
+        )
         plan = list(zip(moving, dates, strict=True))
         form.confirmed.data = True
     status = 422 if request.method == "POST" and form.errors else 200
@@ -290,6 +343,9 @@ def preview(kit_id: int, sheet_id: int):
     if locale not in current_app.config["LANGUAGES"]:
         locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     return render_template(
-        "admin/kits/preview.html", kit=kit, sheet=sheet, mail=preview_followup(sheet, locale),
+        "admin/kits/preview.html",
+        kit=kit,
+        sheet=sheet,
+        mail=preview_followup(sheet, locale),
         locale=locale,
     )

@@ -26,19 +26,25 @@ def index():
     status = request.args.get("status", "")
     query = request.args.get("q", "").strip()[:200]
     # The bodies and attachments are heavy and not shown in the list.
-    stmt = select(OutboxMessage).options(
-        defer(OutboxMessage.text_body),
-        defer(OutboxMessage.html_body),
-        defer(OutboxMessage.calendar),
-        defer(OutboxMessage.attachments),
-    ).order_by(OutboxMessage.id.desc())
+    stmt = (
+        select(OutboxMessage)
+        .options(
+            defer(OutboxMessage.text_body),
+            defer(OutboxMessage.html_body),
+            defer(OutboxMessage.calendar),
+            defer(OutboxMessage.attachments),
+        )
+        .order_by(OutboxMessage.id.desc())
+    )
     if status in STATUSES:
         stmt = stmt.where(OutboxMessage.status == status)
     if query:
-        stmt = stmt.where(or_(
-            OutboxMessage.to_address.icontains(query, autoescape=True),
-            OutboxMessage.subject.icontains(query, autoescape=True),
-        ))
+        stmt = stmt.where(
+            or_(
+                OutboxMessage.to_address.icontains(query, autoescape=True),
+                OutboxMessage.subject.icontains(query, autoescape=True),
+            )
+        )
     page = paginate(stmt, request.args.get("page", 1, type=int), PAGE_SIZE)
     return render_template(
         "admin/mails/index.html",
@@ -63,8 +69,12 @@ def retry(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     attempts, error = message.attempts, message.last_error
     if ActionForm().validate_on_submit() and retry_failed(message.id):
-        record("mail.retry", message, label=message.subject,
-               details={"to": message.to_address, "attempts": attempts, "last_error": error})
+        record(
+            "mail.retry",
+            message,
+            label=message.subject,
+            details={"to": message.to_address, "attempts": attempts, "last_error": error},
+        )
         db.session.commit()
         flash(gettext("Le mail repart dans la file d'envoi."), "success")
     else:

@@ -82,8 +82,14 @@ def to_registrant(registration_id: int):
     form = MessageForm()
     step = _step(form)
     if step != "send":
-        return _render(form, step, event=registration.event, registration=registration,
-                       recipients=1, sample=registration)
+        return _render(
+            form,
+            step,
+            event=registration.event,
+            registration=registration,
+            recipients=1,
+            sample=registration,
+        )
     queued = enqueue(
         TEMPLATE,
         registration.email,
@@ -97,13 +103,15 @@ def to_registrant(registration_id: int):
     if queued is None:
         flash(gettext("Ce message est déjà parti : il n'est pas envoyé une seconde fois."), "error")
     else:
-        record("registration.message", registration, label=registration.full_name,
-               details={"subject": form.subject.data, "send_id": form.send_id.data})
+        record(
+            "registration.message",
+            registration,
+            label=registration.full_name,
+            details={"subject": form.subject.data, "send_id": form.send_id.data},
+        )
         db.session.commit()
         flash(gettext("Message envoyé à %(name)s.", name=registration.full_name), "success")
-    return redirect(
-        url_for("admin.registrations.index", event_id=registration.event_id), code=303
-    )
+    return redirect(url_for("admin.registrations.index", event_id=registration.event_id), code=303)
 
 
 @bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
@@ -114,8 +122,13 @@ def to_confirmed(event_id: int):
     step = _step(form)
     registrations = confirmed_registrations(event)
     if step != "send":
-        return _render(form, step, event=event, recipients=len(registrations),
-                       sample=registrations[0] if registrations else None)
+        return _render(
+            form,
+            step,
+            event=event,
+            recipients=len(registrations),
+            sample=registrations[0] if registrations else None,
+        )
     if not registrations:
         flash(gettext("Personne n'a de place confirmée : aucun message n'est parti."), "error")
         return redirect(url_for("admin.registrations.index", event_id=event.id), code=303)
@@ -135,13 +148,23 @@ def to_confirmed(event_id: int):
         body=form.body.data,
     )
     if added:
-        record("event.message", event, label=event.title, details={
-            "subject": form.subject.data, "send_id": form.send_id.data, "recipients": added,
-        })
+        record(
+            "event.message",
+            event,
+            label=event.title,
+            details={
+                "subject": form.subject.data,
+                "send_id": form.send_id.data,
+                "recipients": added,
+            },
+        )
         db.session.commit()
-        flash(ngettext(
-            "Message envoyé à %(num)d personne.", "Message envoyé à %(num)d personnes.", added
-        ), "success")
+        flash(
+            ngettext(
+                "Message envoyé à %(num)d personne.", "Message envoyé à %(num)d personnes.", added
+            ),
+            "success",
+        )
     else:
         flash(gettext("Ce message est déjà parti : il n'est pas envoyé une seconde fois."), "error")
     return redirect(url_for("admin.registrations.index", event_id=event.id), code=303)

@@ -35,10 +35,33 @@ from eventapp.press.models import (
 
 bp = Blueprint("press", __name__, url_prefix="/press")
 
-RELEASE_FIELDS = ("title", "slug", "summary", "body", "dateline_place", "dateline_date",
-                  "event_id", "published_at", "image_filename", "image_alt")
-CONTACT_FIELDS = ("name", "role", "organisation", "email", "phone", "social_handle", "social_url",
-                  "street", "postcode", "city", "country", "is_default", "position")
+RELEASE_FIELDS = (
+    "title",
+    "slug",
+    "summary",
+    "body",
+    "dateline_place",
+    "dateline_date",
+    "event_id",
+    "published_at",
+    "image_filename",
+    "image_alt",
+)
+CONTACT_FIELDS = (
+    "name",
+    "role",
+    "organisation",
+    "email",
+    "phone",
+    "social_handle",
+    "social_url",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "is_default",
+    "position",
+)
 
 
 def _tz_name() -> str:
@@ -55,10 +78,13 @@ def index():
 
 def _release_form(release: PressRelease | None) -> ReleaseForm:
     form = ReleaseForm(obj=release if request.method == "GET" else None, tz_name=_tz_name())
-    form.event_id.choices = choices([(0, gettext("Aucun"))] + [
-        (event.id, event.title)
-        for event in db.session.scalars(select(Event).order_by(Event.starts_at.desc()))
-    ])
+    form.event_id.choices = choices(
+        [(0, gettext("Aucun"))]
+        + [
+            (event.id, event.title)
+            for event in db.session.scalars(select(Event).order_by(Event.starts_at.desc()))
+        ]
+    )
     form.contacts.choices = choices(
         (contact.id, f"{contact.name} ({contact.email})") for contact in services.all_contacts()
     )
@@ -122,8 +148,12 @@ def _save_release(form: ReleaseForm, release: PressRelease | None):
     if creating:
         record("press_release.create", release, label=release.title)
     else:
-        record("press_release.update", release, label=release.title,
-               details={"changed": changed(before, snapshot(release, RELEASE_FIELDS))})
+        record(
+            "press_release.update",
+            release,
+            label=release.title,
+            details={"changed": changed(before, snapshot(release, RELEASE_FIELDS))},
+        )
     if stale_image and stale_image != release.image_filename:
         storage.remove_file(stale_image)  # once the commit succeeds
     db.session.commit()
@@ -151,8 +181,12 @@ def edit_release(release_id: int):
         return redirect(url_for("admin.press.edit_release", release_id=release.id), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template(
-        "admin/press/release.html", form=form, release=release,
-        attachment_form=AttachmentForm(formdata=None), action=ActionForm(), now=now_utc(),
+        "admin/press/release.html",
+        form=form,
+        release=release,
+        attachment_form=AttachmentForm(formdata=None),
+        action=ActionForm(),
+        now=now_utc(),
     ), status
 
 
@@ -202,12 +236,17 @@ def add_attachment(release_id: int):
             flash(str(error), "error")
         else:
             db.session.flush()
-            record("press_release.attach", release, label=release.title,
-                   details={"file": attachment.original_name, "title": attachment.title})
+            record(
+                "press_release.attach",
+                release,
+                label=release.title,
+                details={"file": attachment.original_name, "title": attachment.title},
+            )
             db.session.commit()
             flash(gettext("Document ajouté."), "success")
-    return redirect(url_for("admin.press.edit_release", release_id=release.id) + "#documents",
-                    code=303)
+    return redirect(
+        url_for("admin.press.edit_release", release_id=release.id) + "#documents", code=303
+    )
 
 
 @bp.post("/releases/<int:release_id>/attachments/<int:attachment_id>/delete")
@@ -218,14 +257,19 @@ def delete_attachment(release_id: int, attachment_id: int):
         abort(404)
     if ActionForm().validate_on_submit():
         release, name = attachment.release, attachment.stored_name
-        record("press_release.detach", release, label=release.title,
-               details={"file": attachment.original_name})
+        record(
+            "press_release.detach",
+            release,
+            label=release.title,
+            details={"file": attachment.original_name},
+        )
         db.session.delete(attachment)
         storage.remove_file(name)  # once the commit succeeds
         db.session.commit()
         flash(gettext("Document retiré."), "success")
-    return redirect(url_for("admin.press.edit_release", release_id=release_id) + "#documents",
-                    code=303)
+    return redirect(
+        url_for("admin.press.edit_release", release_id=release_id) + "#documents", code=303
+    )
 
 
 # --- contacts ---------------------------------------------------------------------------------
@@ -254,8 +298,12 @@ def edit_contact(contact_id: int | None = None):
             for name, value in form.values().items():
                 setattr(contact, name, value)
             db.session.flush()
-            record("press_contact.update", contact, label=contact.name,
-                   details={"changed": changed(before, snapshot(contact, CONTACT_FIELDS))})
+            record(
+                "press_contact.update",
+                contact,
+                label=contact.name,
+                details={"changed": changed(before, snapshot(contact, CONTACT_FIELDS))},
+            )
         db.session.commit()
         flash(gettext("Contact enregistré."), "success")
         return redirect(url_for("admin.press.contacts"), code=303)
@@ -300,10 +348,19 @@ def inquiry_handled(inquiry_id: int):
     if ActionForm().validate_on_submit():
         handled = request.form.get("handled") == "1"
         services.set_inquiry_handled(inquiry, handled)
-        record("press_inquiry.handled" if handled else "press_inquiry.reopen", inquiry,
-               label=inquiry.subject, details={"from": inquiry.outlet})
+        record(
+            "press_inquiry.handled" if handled else "press_inquiry.reopen",
+            inquiry,
+            label=inquiry.subject,
+            details={"from": inquiry.outlet},
+        )
         db.session.commit()
-        flash(gettext("Demande marquée comme traitée.") if handled
-              else gettext("Demande remise à traiter."), "success")
-    return redirect(url_for("admin.press.inquiries", status=request.form.get("back", "new")),
-                    code=303)
+        flash(
+            gettext("Demande marquée comme traitée.")
+            if handled
+            else gettext("Demande remise à traiter."),
+            "success",
+        )
+    return redirect(
+        url_for("admin.press.inquiries", status=request.form.get("back", "new")), code=303
+    )

@@ -85,7 +85,8 @@ class ContactForm(FlaskForm):
         _l("Contact par défaut (répond pour les communiqués qui n'en nomment aucun)")
     )
     position = IntegerField(
-        _l("Ordre d'affichage"), default=0,
+        _l("Ordre d'affichage"),
+        default=0,
         validators=[Optional(), NumberRange(min=0, max=999, message=_l("Entre 0 et 999."))],
     )
 
@@ -99,8 +100,18 @@ class ContactForm(FlaskForm):
 
     def values(self) -> dict:
         return {
-            name: (self[name].data or "") for name in (
-                "name", "role", "organisation", "email", "phone", "social_handle", "social_url",
-                "street", "postcode", "city", "country",
+            name: (self[name].data or "")
+            for name in (
+                "name",
+                "role",
+                "organisation",
+                "email",
+                "phone",
+                "social_handle",
+                "social_url",
+                "street",
+                "postcode",
+                "city",
+                "country",
             )
         } | {"is_default": bool(self.is_default.data), "position": self.position.data or 0}

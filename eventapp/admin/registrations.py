@@ -50,11 +50,13 @@ def filtered(event: Event, query: str, status: str) -> Select[tuple[Registration
     if status in STATUSES:
         stmt = stmt.where(Registration.status == status)
     if query:
-        stmt = stmt.where(or_(
-            Registration.full_name.icontains(query, autoescape=True),
-            Registration.email.icontains(query, autoescape=True),
-            Registration.organisation.icontains(query, autoescape=True),
-        ))
+        stmt = stmt.where(
+            or_(
+                Registration.full_name.icontains(query, autoescape=True),
+                Registration.email.icontains(query, autoescape=True),
+                Registration.organisation.icontains(query, autoescape=True),
+            )
+        )
     return stmt
 
 
@@ -99,8 +101,9 @@ def export(event_id: int):
     """Download the registrations (those matching the search, if any) as CSV for Excel."""
     event = db.get_or_404(Event, event_id)
     query, status = _search()
-    record("registration.export", event, label=event.title,
-           details={"search": query, "status": status})
+    record(
+        "registration.export", event, label=event.title, details={"search": query, "status": status}
+    )
     db.session.commit()
     tz = event.tz
     rows = in_batches(filtered(event, query, status))
@@ -135,14 +138,16 @@ def cancel(registration_id: int):
             db.session.rollback()
             flash(gettext("Cette inscription était déjà annulée."), "error")
         else:
-            record("registration.cancel", registration, label=registration.full_name,
-                   details={"event": registration.event_id})
+            record(
+                "registration.cancel",
+                registration,
+                label=registration.full_name,
+                details={"event": registration.event_id},
+            )
             db.session.commit()
             flash(gettext("Inscription annulée ; la personne est prévenue par mail."), "success")
         return _back_to_list(registration)
-    return render_template(
-        "admin/registrations/cancel.html", registration=registration, form=form
-    )
+    return render_template("admin/registrations/cancel.html", registration=registration, form=form)
 
 
 @bp.post("/registrations/<int:registration_id>/promote")
@@ -154,17 +159,29 @@ def promote(registration_id: int):
             editing.promote_registration(registration)
         except editing.EventFull:
             db.session.rollback()
-            flash(gettext(
-                "L'événement est complet : augmentez le nombre de places ou annulez une "
-                "inscription avant de confirmer quelqu'un de la liste d'attente."
-            ), "error")
+            flash(
+                gettext(
+                    "L'événement est complet : augmentez le nombre de places ou annulez une "
+                    "inscription avant de confirmer quelqu'un de la liste d'attente."
+                ),
+                "error",
+            )
         except editing.EditError:
             db.session.rollback()
             flash(gettext("Cette personne n'est plus sur la liste d'attente."), "error")
         else:
-            record("registration.promote", registration, label=registration.full_name,
-                   details={"event": registration.event_id})
+            record(
+                "registration.promote",
+                registration,
+                label=registration.full_name,
+                details={"event": registration.event_id},
+            )
             db.session.commit()
-            flash(gettext("%(name)s a une place ; sa confirmation part par mail.",
-                          name=registration.full_name), "success")
+            flash(
+                gettext(
+                    "%(name)s a une place ; sa confirmation part par mail.",
+                    name=registration.full_name,
+                ),
+                "success",
+            )
     return _back_to_list(registration)

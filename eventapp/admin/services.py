@@ -247,14 +247,16 @@ def daily_chart(days: list[tuple[date, int]], width: int = 640, height: int = 22
     bars = []
     for index, (day, count) in enumerate(days):
         bar_height = (plot_bottom - plot_top) * count / top
-        bars.append(Bar(
-            day=day,
-            count=count,
-            x=round(plot_left + index * slot + (slot - bar_width) / 2, 2),
-            y=round(plot_bottom - bar_height, 2),
-            width=round(bar_width, 2),
-            height=round(bar_height, 2),
-        ))
+        bars.append(
+            Bar(
+                day=day,
+                count=count,
+                x=round(plot_left + index * slot + (slot - bar_width) / 2, 2),
+                y=round(plot_bottom - bar_height, 2),
+                width=round(bar_width, 2),
+                height=round(bar_height, 2),
+            )
+        )
     return DailyChart(days, bars, width, height, top, plot_left, plot_bottom)
 
 

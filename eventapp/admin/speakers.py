@@ -64,8 +64,12 @@ def _save(form: SpeakerForm, speaker: Speaker | None):
     if creating:
         record("speaker.create", speaker, label=speaker.name)
     else:
-        record("speaker.update", speaker, label=speaker.name,
-               details={"changed": changed(before, after)})
+        record(
+            "speaker.update",
+            speaker,
+            label=speaker.name,
+            details={"changed": changed(before, after)},
+        )
     remove_photo_file(stale_photo)  # once the commit succeeds
     db.session.commit()
     return speaker

@@ -38,8 +38,15 @@ from eventapp.press.models import InquiryStatus, PressInquiry
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 for child in (
-    events.bp, speakers.bp, registrations.bp, messages.bp, kits.bp, press.bp, mails.bp,
-    accounts.bp, accounts.own_bp,
+    events.bp,
+    speakers.bp,
+    registrations.bp,
+    messages.bp,
+    kits.bp,
+    press.bp,
+    mails.bp,
+    accounts.bp,
+    accounts.own_bp,
 ):
     bp.register_blueprint(child)
 

@@ -101,11 +101,14 @@ def demo_login_command() -> None:
         db.session.commit()
         click.secho(f"  Back office: {login_url}", bold=True)
         click.echo(f"  sign in as {DEMO_ADMIN_EMAIL} with the password {password}")
-        click.echo("  (shown once: note it now, or later run "
-                   f"`flask --app eventapp users set-password {DEMO_ADMIN_EMAIL}`)")
+        click.echo(
+            "  (shown once: note it now, or later run "
+            f"`flask --app eventapp users set-password {DEMO_ADMIN_EMAIL}`)"
+        )
         return
     click.secho(f"  Back office: {login_url}", bold=True)
     demo = find_user(DEMO_ADMIN_EMAIL)
     who = f"as {DEMO_ADMIN_EMAIL}" if demo is not None else "with your account"
-    click.echo(f"  sign in {who}; forgotten password: "
-               "`flask --app eventapp users set-password EMAIL`")
+    click.echo(
+        f"  sign in {who}; forgotten password: `flask --app eventapp users set-password EMAIL`"
+    )

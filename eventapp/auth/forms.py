@@ -35,13 +35,15 @@ def strong_enough(form, field) -> None:
     password = field.data or ""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            ngettext("Au moins %(num)d caractère.", "Au moins %(num)d caractères.",
-                     MIN_PASSWORD_LENGTH)
+            ngettext(
+                "Au moins %(num)d caractère.", "Au moins %(num)d caractères.", MIN_PASSWORD_LENGTH
+            )
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationError(
-            ngettext("%(num)d caractère au plus.", "%(num)d caractères au plus.",
-                     MAX_PASSWORD_LENGTH)
+            ngettext(
+                "%(num)d caractère au plus.", "%(num)d caractères au plus.", MAX_PASSWORD_LENGTH
+            )
         )
     email = getattr(form, "account_email", None) or (
         form.email.data if hasattr(form, "email") else None
@@ -115,8 +117,12 @@ class NewUserForm(FlaskForm):
 
     email = EmailField(
         _l("Adresse mail"),
-        validators=[DataRequired(_l("Indiquez une adresse mail.")), Length(max=254), single_line,
-                    valid_email],
+        validators=[
+            DataRequired(_l("Indiquez une adresse mail.")),
+            Length(max=254),
+            single_line,
+            valid_email,
+        ],
         filters=[_strip],
     )
     name = StringField(

@@ -18,7 +18,6 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
 
-
 @cache
 def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
@@ -145,8 +144,8 @@ def active_admin_count() -> int:
 
 def update_user(user: User, *, name: str, role: UserRole, active: bool) -> None:
     """Change an account's name, role and state; the last active admin stays one."""
-    losing_admin = user.role == UserRole.ADMIN and user.active and (
-        role != UserRole.ADMIN or not active
+    losing_admin = (
+        user.role == UserRole.ADMIN and user.active and (role != UserRole.ADMIN or not active)
     )
     if losing_admin and active_admin_count() <= 1:
         raise LastAdmin(user.email)

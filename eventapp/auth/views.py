@@ -69,10 +69,16 @@ def _landing(target: str | None) -> str:
 
 
 @bp.route("/admin/login", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"], key_func=get_remote_address, scope="login-ip",
-               deduct_when=_failed)
-@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, scope="login-account",
-               deduct_when=_failed)
+@limiter.limit(
+    _ip_limit, methods=["POST"], key_func=get_remote_address, scope="login-ip", deduct_when=_failed
+)
+@limiter.limit(
+    _account_limit,
+    methods=["POST"],
+    key_func=_account_key,
+    scope="login-account",
+    deduct_when=_failed,
+)
 def login():
     """Show the sign-in form; on POST, check the credentials with one message for any failure."""
     form = LoginForm()

@@ -57,7 +57,9 @@ class Event(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(String(500), default="")
     description: Mapped[str] = mapped_column(Text, default="")  # Markdown
-    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, "event_kind"), default=EventKind.ONLINE)
+    kind: Mapped[EventKind] = mapped_column(
+        str_enum(EventKind, "event_kind"), default=EventKind.ONLINE
+    )
     status: Mapped[EventStatus] = mapped_column(
         str_enum(EventStatus, "event_status"), default=EventStatus.DRAFT, index=True
     )

@@ -56,10 +56,15 @@ def upload_command(slug: str, number: int, path: Path, accessible: bool) -> None
 @kits_group.command("schedule")
 @click.argument("slug")
 @click.argument("first_release", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]))
-@click.option("--weekday", type=click.Choice(WEEKDAYS), default=None,
-              help="Release on this day of the week, from FIRST_RELEASE on.")
-@click.option("--all", "include_announced", is_flag=True,
-              help="Move the sheets already announced too.")
+@click.option(
+    "--weekday",
+    type=click.Choice(WEEKDAYS),
+    default=None,
+    help="Release on this day of the week, from FIRST_RELEASE on.",
+)
+@click.option(
+    "--all", "include_announced", is_flag=True, help="Move the sheets already announced too."
+)
 def schedule_command(
     slug: str, first_release: datetime, weekday: str | None, include_announced: bool
 ) -> None:

@@ -31,67 +31,130 @@ pages et s'appuie sur des exemples de régions. Une nouvelle fiche paraît chaqu
 
 # (number, title, summary, themes)
 SHEETS = [
-    (1, "Pourquoi une politique régionale de l'ESS ?",
-     "Ce que l'ESS apporte à une région et les raisons d'en faire une politique à part entière.",
-     ["premières clés"]),
-    (2, "Bâtir une politique ESS structurée",
-     "Élu·e délégué·e, service dédié, budget, feuille de route : les fondations d'une politique "
-     "volontariste.", ["premières clés"]),
-    (3, "Planification : l'ESS dans les schémas régionaux",
-     "Inscrire l'ESS dans le SRDEII et les autres schémas que la région adopte.",
-     ["leviers", "planification"]),
-    (4, "Animation territoriale et réseaux de l'ESS",
-     "Chambres régionales, pôles territoriaux, réseaux : animer l'ESS au plus près des "
-     "territoires.",
-     ["leviers", "animation territoriale"]),
-    (5, "Financer les entreprises de l'ESS",
-     "Subventions, avances remboursables, fonds de garantie, finance solidaire : la boîte à outils "
-     "régionale.", ["leviers", "financement"]),
-    (6, "Développement économique & ESS",
-     "Ouvrir les aides aux entreprises et l'accompagnement à la création aux structures de l'ESS.",
-     ["politiques thématiques", "développement économique"]),
-    (7, "Tourisme et ESS",
-     "Tourisme social, associatif et durable : des séjours accessibles et des retombées qui "
-     "restent sur le territoire.", ["politiques thématiques", "tourisme"]),
-    (8, "Formation professionnelle & ESS",
-     "Former aux métiers de l'ESS et faire des structures de l'ESS des acteurs de la formation.",
-     ["politiques thématiques", "formation professionnelle"]),
-    (9, "Emploi et insertion par l'activité économique",
-     "Soutenir les structures d'insertion et les parcours vers l'emploi durable.",
-     ["politiques thématiques", "emploi"]),
-    (10, "Agriculture et alimentation durables",
-     "Circuits courts, projets alimentaires territoriaux, coopératives : l'ESS dans les assiettes.",
-     ["politiques thématiques", "agriculture"]),
-    (11, "Commande publique responsable",
-     "Clauses sociales et environnementales, marchés réservés : acheter en soutenant l'ESS.",
-     ["leviers", "commande publique"]),
-    (12, "Transition écologique et économie circulaire",
-     "Réemploi, recyclerie, énergie citoyenne : l'ESS au cœur de la transition.",
-     ["politiques thématiques", "transition écologique"]),
-    (13, "Innovation sociale",
-     "Repérer, expérimenter, essaimer : accompagner les réponses nouvelles aux besoins sociaux.",
-     ["leviers", "innovation sociale"]),
-    (14, "Coopératives et entrepreneuriat collectif",
-     "SCOP, SCIC, coopératives d'activité et d'emploi : entreprendre à plusieurs.",
-     ["politiques thématiques", "coopération"]),
-    (15, "Culture & ESS",
-     "Lieux culturels associatifs, coopératives d'artistes : l'ESS dans la politique culturelle.",
-     ["politiques thématiques", "culture"]),
-    (16, "Mobilité durable & ESS",
-     "Covoiturage solidaire, garages associatifs, vélo : se déplacer autrement, partout.",
-     ["politiques thématiques", "mobilité"]),
-    (17, "Soutien à la vie associative",
-     "Conventions pluriannuelles, emploi associatif, bénévolat : consolider les associations.",
-     ["politiques thématiques", "vie associative"]),
-    (18, "Numérique & ESS",
-     "Médiation numérique, communs, outils libres : un numérique inclusif et coopératif.",
-     ["politiques thématiques", "numérique"]),
-    (19, "Tiers-lieux & ESS",
-     "Espaces partagés, fabriques de territoire : soutenir les tiers-lieux et leurs communautés.",
-     ["politiques thématiques", "tiers-lieux"]),
-    (20, "Évaluer et valoriser l'ESS",
-     "Mesurer l'utilité sociale, suivre les politiques menées et faire connaître leurs résultats.",
-     ["premières clés", "évaluation"]),
+    (
+        1,
+        "Pourquoi une politique régionale de l'ESS ?",
+        "Ce que l'ESS apporte à une région et les raisons d'en faire une politique à part entière.",
+        ["premières clés"],
+    ),
+    (
+        2,
+        "Bâtir une politique ESS structurée",
+        "Élu·e délégué·e, service dédié, budget, feuille de route : les fondations d'une politique "
+        "volontariste.",
+        ["premières clés"],
+    ),
+    (
+        3,
+        "Planification : l'ESS dans les schémas régionaux",
+        "Inscrire l'ESS dans le SRDEII et les autres schémas que la région adopte.",
+        ["leviers", "planification"],
+    ),
+    (
+        4,
+        "Animation territoriale et réseaux de l'ESS",
+        "Chambres régionales, pôles territoriaux, réseaux : animer l'ESS au plus près des "
+        "territoires.",
+        ["leviers", "animation territoriale"],
+    ),
+    (
+        5,
+        "Financer les entreprises de l'ESS",
+        "Subventions, avances remboursables, fonds de garantie, finance solidaire : la boîte à outils "
+        "régionale.",
+        ["leviers", "financement"],
+    ),
+    (
+        6,
+        "Développement économique & ESS",
+        "Ouvrir les aides aux entreprises et l'accompagnement à la création aux structures de l'ESS.",
+        ["politiques thématiques", "développement économique"],
+    ),
+    (
+        7,
+        "Tourisme et ESS",
+        "Tourisme social, associatif et durable : des séjours accessibles et des retombées qui "
+        "restent sur le territoire.",
+        ["politiques thématiques", "tourisme"],
+    ),
+    (
+        8,
+        "Formation professionnelle & ESS",
+        "Former aux métiers de l'ESS et faire des structures de l'ESS des acteurs de la formation.",
+        ["politiques thématiques", "formation professionnelle"],
+    ),
+    (
+        9,
+        "Emploi et insertion par l'activité économique",
+        "Soutenir les structures d'insertion et les parcours vers l'emploi durable.",
+        ["politiques thématiques", "emploi"],
+    ),
+    (
+        10,
+        "Agriculture et alimentation durables",
+        "Circuits courts, projets alimentaires territoriaux, coopératives : l'ESS dans les assiettes.",
+        ["politiques thématiques", "agriculture"],
+    ),
+    (
+        11,
+        "Commande publique responsable",
+        "Clauses sociales et environnementales, marchés réservés : acheter en soutenant l'ESS.",
+        ["leviers", "commande publique"],
+    ),
+    (
+        12,
+        "Transition écologique et économie circulaire",
+        "Réemploi, recyclerie, énergie citoyenne : l'ESS au cœur de la transition.",
+        ["politiques thématiques", "transition écologique"],
+    ),
+    (
+        13,
+        "Innovation sociale",
+        "Repérer, expérimenter, essaimer : accompagner les réponses nouvelles aux besoins sociaux.",
+        ["leviers", "innovation sociale"],
+    ),
+    (
+        14,
+        "Coopératives et entrepreneuriat collectif",
+        "SCOP, SCIC, coopératives d'activité et d'emploi : entreprendre à plusieurs.",
+        ["politiques thématiques", "coopération"],
+    ),
+    (
+        15,
+        "Culture & ESS",
+        "Lieux culturels associatifs, coopératives d'artistes : l'ESS dans la politique culturelle.",
+        ["politiques thématiques", "culture"],
+    ),
+    (
+        16,
+        "Mobilité durable & ESS",
+        "Covoiturage solidaire, garages associatifs, vélo : se déplacer autrement, partout.",
+        ["politiques thématiques", "mobilité"],
+    ),
+    (
+        17,
+        "Soutien à la vie associative",
+        "Conventions pluriannuelles, emploi associatif, bénévolat : consolider les associations.",
+        ["politiques thématiques", "vie associative"],
+    ),
+    (
+        18,
+        "Numérique & ESS",
+        "Médiation numérique, communs, outils libres : un numérique inclusif et coopératif.",
+        ["politiques thématiques", "numérique"],
+    ),
+    (
+        19,
+        "Tiers-lieux & ESS",
+        "Espaces partagés, fabriques de territoire : soutenir les tiers-lieux et leurs communautés.",
+        ["politiques thématiques", "tiers-lieux"],
+    ),
+    (
+        20,
+        "Évaluer et valoriser l'ESS",
+        "Mesurer l'utilité sociale, suivre les politiques menées et faire connaître leurs résultats.",
+        ["premières clés", "évaluation"],
+    ),
 ]
 
 
@@ -136,8 +199,13 @@ def load_kit_demo(event: Event, now: datetime, as_published: bool = False) -> Ki
         sheet: Sheet | None = existing.get(number)
         if sheet is None:
             sheet = services.add_sheet(
-                kit, number=number, title=title, summary=summary, themes=themes,
-                release_at=release_at, now=now,
+                kit,
+                number=number,
+                title=title,
+                summary=summary,
+                themes=themes,
+                release_at=release_at,
+                now=now,
             )
             if release_at <= now:
                 sheet.notified_at = release_at  # out before the demo existed: nobody to tell

@@ -25,9 +25,7 @@ def sheet_uid(sheet: Sheet) -> str:
 def sheet_label(sheet: Sheet, *, with_title: bool) -> str:
     """Name a sheet: "Fiche n°7 « Tourisme et ESS »", or "Fiche n°7" when its title is not out."""
     if with_title:
-        return gettext(
-            "Fiche n°%(number)d « %(title)s »", number=sheet.number, title=sheet.title
-        )
+        return gettext("Fiche n°%(number)d « %(title)s »", number=sheet.number, title=sheet.title)
     return gettext("Fiche n°%(number)d", number=sheet.number)
 
 

@@ -148,8 +148,9 @@ def release_due_sheets(now: datetime) -> int:
         if sheet is None or sheet.release_at is None:
             continue
         if now - sheet.release_at > grace:
-            log.info("sheet %s fell due at %s: too long ago to announce", sheet.id,
-                     sheet.release_at)
+            log.info(
+                "sheet %s fell due at %s: too long ago to announce", sheet.id, sheet.release_at
+            )
             continue
         queued += send_followups(sheet, now)
     return queued

@@ -34,7 +34,8 @@ def placeholder_pdf(lines: Sequence[str], *, title: str = "") -> bytes:
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Title " + _pdf_text_string(title or (lines[0] if lines else ""))
+        b"<< /Title "
+        + _pdf_text_string(title or (lines[0] if lines else ""))
         + b" /Producer (eventapp) >>",
     ]
     # The binary comment tells transfer tools to keep the file 8-bit.

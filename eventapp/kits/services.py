@@ -31,9 +31,7 @@ def public_kits() -> list[Kit]:
 
 def public_kit(slug: str) -> Kit | None:
     """Return the published kit with this slug, or None."""
-    return db.session.scalars(
-        select(Kit).where(Kit.slug == slug, Kit.published.is_(True))
-    ).first()
+    return db.session.scalars(select(Kit).where(Kit.slug == slug, Kit.published.is_(True))).first()
 
 
 def released_sheets(kit: Kit, now: datetime) -> list[Sheet]:

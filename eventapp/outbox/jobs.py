@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 # Modules the worker imports so that their @job functions are registered.
 JOB_MODULES: list[str] = [
-    "eventapp.registrations.jobs", "eventapp.kits.jobs", "eventapp.privacy.jobs",
+    "eventapp.registrations.jobs",
+    "eventapp.kits.jobs",
+    "eventapp.privacy.jobs",
 ]
 
 JobFunction = Callable[[datetime], int]

@@ -402,8 +402,9 @@ def retry_failed(message_id: int, now: datetime | None = None) -> bool:
     result = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.FAILED)
-        .values(status=OutboxStatus.PENDING, due_at=now or now_utc(), attempts=0,
-                lease_expires_at=None)
+        .values(
+            status=OutboxStatus.PENDING, due_at=now or now_utc(), attempts=0, lease_expires_at=None
+        )
         .execution_options(synchronize_session="fetch")
     )
     return result.rowcount == 1

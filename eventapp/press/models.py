@@ -25,12 +25,8 @@ from eventapp.models import now_utc, str_enum
 press_release_contacts = Table(
     "press_release_contacts",
     db.metadata,
-    Column(
-        "release_id", ForeignKey("press_releases.id", ondelete="CASCADE"), primary_key=True
-    ),
-    Column(
-        "contact_id", ForeignKey("press_contacts.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("release_id", ForeignKey("press_releases.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", ForeignKey("press_contacts.id", ondelete="CASCADE"), primary_key=True),
 )
 
 

@@ -83,8 +83,14 @@ def set_release_image(release: PressRelease, stream: BinaryIO, alt: str) -> None
             with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
                 image_format, (width, height) = image.format, image.size
                 image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError) as error:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as error:
         message = _l("Ce fichier n'est pas une image JPEG, PNG ou WebP lisible.")
         raise UploadRejected(message) from error
     release.image_filename = _write(data, IMAGE_FORMATS[image_format])

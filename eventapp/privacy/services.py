@@ -155,9 +155,7 @@ def delete_old_audit_entries(now: datetime | None = None) -> int:
     now = now or now_utc()
     cutoff = now - _days("AUDIT_LOG_RETENTION_DAYS")
     result = db.session.execute(
-        delete(AuditLog)
-        .where(AuditLog.at < cutoff)
-        .execution_options(synchronize_session=False)
+        delete(AuditLog).where(AuditLog.at < cutoff).execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
 

@@ -55,7 +55,12 @@ class RegistrationForm(FlaskForm):
     )
     email = EmailField(
         _l("Adresse mail"),
-        validators=[DataRequired(_l("Indiquez votre adresse mail.")), Length(max=254), single_line, valid_email],
+        validators=[
+            DataRequired(_l("Indiquez votre adresse mail.")),
+            Length(max=254),
+            single_line,
+            valid_email,
+        ],
         render_kw={"autocomplete": "email"},
     )
     organisation = StringField(
@@ -66,9 +71,7 @@ class RegistrationForm(FlaskForm):
     category = SelectField(
         _l("Vous êtes"), validators=[DataRequired(_l("Choisissez une catégorie."))]
     )
-    wants_followups = BooleanField(
-        _l("Envoyez-moi un mail pour chaque nouvelle fiche de ce kit")
-    )
+    wants_followups = BooleanField(_l("Envoyez-moi un mail pour chaque nouvelle fiche de ce kit"))
     # Honeypot: hidden from people; a bot that fills it is turned away.
     website = StringField(_l("Laissez ce champ vide"))
     utm_source = HiddenField(validators=[Length(max=100)], filters=[printable])

@@ -39,7 +39,11 @@ def send_due_reminders(now: datetime) -> int:
             continue
         window_opened_at = event.starts_at - timedelta(minutes=offset)
         # The reminder's dedupe key, built in SQL, tells who already has this one.
-        key = literal("registration:") + cast(Registration.id, String) + literal(f":reminder-{offset}")
+        key = (
+            literal("registration:")
+            + cast(Registration.id, String)
+            + literal(f":reminder-{offset}")
+        )
         already = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
         registrations = db.session.scalars(
             select(Registration).where(

@@ -187,9 +187,7 @@ def send_cancellation(registration: Registration, held_seat: bool, now: datetime
 def send_reminder(registration: Registration, offset_minutes: int, now: datetime) -> bool:
     """Remind a confirmed person of the event, with a fresh connection link."""
     links = _links(registration)
-    return _send(
-        registration, "registration_reminder", f"reminder-{offset_minutes}", now, **links
-    )
+    return _send(registration, "registration_reminder", f"reminder-{offset_minutes}", now, **links)
 
 
 def send_update(registration: Registration, now: datetime) -> bool:
@@ -226,7 +224,11 @@ def drop_pending(registration: Registration) -> int:
 
 # What a mail about a forgotten person keeps of them: nothing (the subject names no one).
 FORGOTTEN_MAIL = {
-    "to_address": "", "to_name": "", "text_body": "", "html_body": "", "calendar": None,
+    "to_address": "",
+    "to_name": "",
+    "text_body": "",
+    "html_body": "",
+    "calendar": None,
 }
 
 

@@ -29,8 +29,10 @@ def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = 
     # The follow-ups still queued for them; the key is kits.tokens.followup_key, built in SQL.
     followup_keys = (
         select(
-            literal("sheet:") + cast(Sheet.id, String)
-            + literal(":r") + cast(Registration.id, String)
+            literal("sheet:")
+            + cast(Sheet.id, String)
+            + literal(":r")
+            + cast(Registration.id, String)
         )
         .select_from(Sheet)
         .join(kit_events, kit_events.c.kit_id == Sheet.kit_id)

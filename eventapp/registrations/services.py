@@ -120,7 +120,9 @@ def confirmed_count(event: Event) -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Registration)
-        .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.CONFIRMED)
+        .where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.CONFIRMED
+        )
     )
 
 
@@ -145,7 +147,9 @@ def active_registration(event: Event, email: str) -> Registration | None:
     return None if found is None else db.session.get(Registration, found)
 
 
-def register_attendee(event: Event, applicant: Applicant, now: datetime | None = None) -> Registration:
+def register_attendee(
+    event: Event, applicant: Applicant, now: datetime | None = None
+) -> Registration:
     """Register someone, confirmed or on the waiting list; an address already in sends its links again."""
     now = now or now_utc()
     _check_open(event, now)
@@ -234,7 +238,9 @@ def promote_next(event: Event, now: datetime) -> Registration | None:
         return None
     waiting = db.session.scalars(
         select(Registration)
-        .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.WAITLISTED)
+        .where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.WAITLISTED
+        )
         .order_by(Registration.created_at, Registration.id)
         .limit(1)
     ).first()

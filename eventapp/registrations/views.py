@@ -87,7 +87,9 @@ def new(slug: str):
         )
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
-        return render_template("registrations/new.html", event=event, form=form, state=state), status
+        return render_template(
+            "registrations/new.html", event=event, form=form, state=state
+        ), status
 
     applicant = services.Applicant(
         full_name=form.full_name.data.strip(),
@@ -251,7 +253,9 @@ def _join(registration: Registration | None):
     event = registration.event
     now = now_utc()
     if registration.status != RegistrationStatus.CONFIRMED or event.status == "cancelled":
-        return render_template("registrations/join_refused.html", registration=registration, event=event), 403
+        return render_template(
+            "registrations/join_refused.html", registration=registration, event=event
+        ), 403
     opens_at = services.join_opens_at(event)
     if now < opens_at or not event.connection_url:
         return render_template("registrations/join_wait.html", event=event, opens_at=opens_at)

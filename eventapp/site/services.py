@@ -22,9 +22,7 @@ def current_organisation() -> Organisation:
     return g.organisation
 
 
-_FIRST_ORGANISATION = (
-    select(Organisation.__table__).order_by(Organisation.__table__.c.id).limit(1)
-)
+_FIRST_ORGANISATION = select(Organisation.__table__).order_by(Organisation.__table__.c.id).limit(1)
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -53,9 +53,7 @@ def _error_page(error: HTTPException):
         # The failed request may have left the transaction unusable; the page still needs it.
         db.session.rollback()
     return (
-        render_template(
-            "site/error.html", code=code, title=titles.get(code, gettext("Erreur"))
-        ),
+        render_template("site/error.html", code=code, title=titles.get(code, gettext("Erreur"))),
         code,
     )
 

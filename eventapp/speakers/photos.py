@@ -50,8 +50,15 @@ def clean_photo(data: bytes) -> bytes:
                 opened.seek(0)  # an animated GIF gives its first frame
                 opened.load()  # decode it all now: a truncated file fails here
                 image = ImageOps.exif_transpose(opened)  # the right way up before EXIF goes
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-            OSError, SyntaxError, ValueError, EOFError) as error:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+    ) as error:
         raise UploadRejected(
             _l("Ce fichier n'est pas une image JPEG, PNG, WebP ou GIF lisible.")
         ) from error

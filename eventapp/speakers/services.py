@@ -23,5 +23,3 @@ def speakers_with_public_events() -> list[tuple[Speaker, list[EventSpeaker]]]:
         )
         listing.append((speaker, links))
     return listing
-
-

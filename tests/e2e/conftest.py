@@ -38,8 +38,14 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 # As root on a closed network: no sandbox, and none of Chromium's own calls home.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 ORGANISER_EMAIL = "organisatrice@example.org"
@@ -145,8 +151,10 @@ def start_live_site(tmp: Path) -> LiveSite:
             upgrade()
             for args, stdin in (
                 (["demo"], None),
-                (["users", "create", ORGANISER_EMAIL, "--admin", "--name", ORGANISER_NAME],
-                 f"{password}\n{password}\n"),
+                (
+                    ["users", "create", ORGANISER_EMAIL, "--admin", "--name", ORGANISER_NAME],
+                    f"{password}\n{password}\n",
+                ),
             ):
                 result = runner.invoke(args=args, input=stdin)
                 assert result.exit_code == 0, result.output

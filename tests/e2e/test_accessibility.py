@@ -44,10 +44,20 @@ LOCALES = ["fr", "en"]
 FILE_SUFFIXES = (".ics", ".atom", ".xml", ".json", ".csv", ".vcf", ".txt", ".pdf", ".png", ".ico")
 # GET routes that answer with a file, data or a redirect, not a page.
 NOT_PAGES = {
-    "static", "site.set_language", "site.health", "speaker_photos.photo", "press.image",
-    "press.attachment", "kits.download", "kits.download_accessible", "registrations.data",
-    "registrations.personal_invite", "registrations.join", "registrations.join_from_space",
-    "admin.press.release_image", "admin.registrations.export",
+    "static",
+    "site.set_language",
+    "site.health",
+    "speaker_photos.photo",
+    "press.image",
+    "press.attachment",
+    "kits.download",
+    "kits.download_accessible",
+    "registrations.data",
+    "registrations.personal_invite",
+    "registrations.join",
+    "registrations.join_from_space",
+    "admin.press.release_image",
+    "admin.registrations.export",
 }
 
 # Public pages that need a value in their address; the ones without are found in the URL map.
@@ -86,7 +96,9 @@ FORMS = {
 
 def page_routes() -> tuple[list[str], list[tuple[str, str]]]:
     """Return the public GET pages without parameters and every back-office GET page's rule."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "routes", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "routes", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     public, admin = set(), set()
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in NOT_PAGES:
@@ -123,9 +135,13 @@ def seed(browser, live_site) -> dict[str, str]:
     register("Claude Bernard", "claude@example.org")
     register("Lou Garnier", "lou@example.org")
     page.goto(live_site.path("/press/contact"))
-    for name, value in [("name", "Alex Dupont"), ("outlet", "Radio Lille"),
-                        ("email", "alex@example.org"), ("subject", "Le kit"),
-                        ("message", "Une question sur le kit.")]:
+    for name, value in [
+        ("name", "Alex Dupont"),
+        ("outlet", "Radio Lille"),
+        ("email", "alex@example.org"),
+        ("subject", "Le kit"),
+        ("message", "Une question sur le kit."),
+    ]:
         page.locator(f"#{name}").fill(value)
     page.locator("form[action*='/press/contact'] button[type=submit]").click()
     page.wait_for_url(re.compile(r"/press/contact/thanks$"))
@@ -273,8 +289,10 @@ def test_admin_page(pages, live_site, admin_ids, locale, endpoint, rule_path):
     unknown = set(rule.arguments) - set(admin_ids)
     assert not unknown, f"{endpoint}: no test row for {unknown}; add one to admin_ids"
     with live_site.app.test_request_context():
-        path = rule_path if not rule.arguments else url_for(
-            endpoint, **{name: admin_ids[name] for name in rule.arguments}
+        path = (
+            rule_path
+            if not rule.arguments
+            else url_for(endpoint, **{name: admin_ids[name] for name in rule.arguments})
         )
     open_page(page, live_site.path(path))
     assert "/admin/login" not in page.url

@@ -82,9 +82,11 @@ def test_a_visitor_registers_for_the_launch_from_the_home_page(page, live_site):
     expect(page.get_by_role("heading", level=1)).to_have_text("Merci ! Vérifiez votre boîte mail")
     expect(page.get_by_role("status")).to_contain_text("Lancement du kit RégionalESS")
     screenshot(page, "04-registration-done")
-    registration = live_site.query(lambda: db.session.scalars(
-        select(Registration).where(Registration.email == "camille@example.org")
-    ).one())
+    registration = live_site.query(
+        lambda: db.session.scalars(
+            select(Registration).where(Registration.email == "camille@example.org")
+        ).one()
+    )
     assert (registration.full_name, registration.status) == ("Camille Martin", "confirmed")
     assert registration.wants_followups is True
 
@@ -156,9 +158,7 @@ def small_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_an_organiser_adds_a_speaker_reorders_schedules_a_sheet_and_sees_the_chart(
-    page, live_site
-):
+def test_an_organiser_adds_a_speaker_reorders_schedules_a_sheet_and_sees_the_chart(page, live_site):
     register_from_home(page, live_site, "Sacha Leroy", "sacha@example.org")
     log_in(page, live_site)
     expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
@@ -196,10 +196,13 @@ def test_an_organiser_adds_a_speaker_reorders_schedules_a_sheet_and_sees_the_cha
     def public_order():
         session = db.session
         event = session.scalars(select(Event).where(Event.slug == LAUNCH_SLUG)).one()
-        return event.id, [link.speaker.name for link in sorted(
-            session.scalars(select(EventSpeaker).where(EventSpeaker.event_id == event.id)),
-            key=lambda link: link.position,
-        )]
+        return event.id, [
+            link.speaker.name
+            for link in sorted(
+                session.scalars(select(EventSpeaker).where(EventSpeaker.event_id == event.id)),
+                key=lambda link: link.position,
+            )
+        ]
 
     event_id, order = live_site.query(public_order)
     assert order == ["Pascal Duforestel", "Catherine Zuber", "Mahel Coppey"]
@@ -227,9 +230,7 @@ def test_an_organiser_adds_a_speaker_reorders_schedules_a_sheet_and_sees_the_cha
     )
     page.locator(f"#fiche-{sheet_id}").get_by_role("button", name="Déplacer").click()
     expect(page.get_by_role("status")).to_contain_text(f"Fiche n°{number} déplacée")
-    release_at = live_site.query(
-        lambda: db.session.get(Sheet, sheet_id).release_at
-    )
+    release_at = live_site.query(lambda: db.session.get(Sheet, sheet_id).release_at)
     assert release_at == day.replace(second=0, microsecond=0).astimezone(ZoneInfo("UTC"))
 
     # The registrations of the launch, with their chart.

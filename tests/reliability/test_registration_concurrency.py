@@ -69,7 +69,9 @@ def count(*where) -> int:
 
 def test_200_simultaneous_registrations_fill_50_seats_and_wait_150(app, live_server):
     event = make_event(slug="rush", capacity=50, starts_at=now_utc() + timedelta(days=3))
-    statuses = post_registrations(live_server, "rush", [f"person{n}@example.org" for n in range(200)])
+    statuses = post_registrations(
+        live_server, "rush", [f"person{n}@example.org" for n in range(200)]
+    )
     assert statuses == Counter({303: 200})
     db.session.expire_all()
     assert count(Registration.event_id == event.id, Registration.status == "confirmed") == 50

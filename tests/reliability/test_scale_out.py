@@ -66,9 +66,17 @@ class Host(LiveServer):
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "gunicorn",
-                    "--workers", "2", "--threads", "4",
-                    "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--log-level",
+                    "warning",
                     # Not the checkout's instance/: no developer's config.py, a shared folder.
                     f"eventapp:create_app(instance_path={str(instance)!r})",
                 ],
