@@ -18,7 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def create_app(
     test_config: dict[str, Any] | None = None, instance_path: str | None = None
 ) -> Flask:
-    """Build the app: defaults, then instance/config.py (or test_config), then EVENTAPP_* vars."""
+    """Build the app: defaults, then instance/config.py and EVENTAPP_* vars, or test_config alone."""
     app = Flask(
         __name__,
         instance_path=instance_path,
@@ -28,8 +28,10 @@ def create_app(
     app.config.from_object(default_config)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("EVENTAPP")
-    if test_config is not None:
+        app.config.from_prefixed_env("EVENTAPP")
+    else:
+        # A test app is sealed: nothing of the machine it runs on (an instance file, an
+        # EVENTAPP_* variable left in the shell) may reach it.
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     refuse_default_secret(app)

@@ -1,4 +1,4 @@
-"""Configuration layers: defaults, then instance/config.py, then EVENTAPP_* variables."""
+"""Configuration layers: defaults, then instance/config.py, then EVENTAPP_* variables; test apps sealed."""
 
 import pytest
 
@@ -35,6 +35,18 @@ def test_test_config_replaces_the_instance_file(tmp_path):
     (tmp_path / "config.py").write_text('SITE_URL = "https://instance.example"\n')
     app = create_app({"TESTING": True}, instance_path=str(tmp_path))
     assert app.config["SITE_URL"] != "https://instance.example"
+
+
+def test_a_test_app_ignores_the_instance_file_and_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text('MAIL_SERVER = "smtp.instance.example"\n')
+    monkeypatch.setenv("EVENTAPP_MAIL_SERVER", "somewhere.example")
+    monkeypatch.setenv("EVENTAPP_SITE_URL", "https://env.example")
+    # An unreachable rate-limit store used to break create_app under test.
+    monkeypatch.setenv("EVENTAPP_RATELIMIT_STORAGE_URI", "redis://x")
+    app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(tmp_path))
+    assert app.config["MAIL_SERVER"] not in ("smtp.instance.example", "somewhere.example")
+    assert app.config["SITE_URL"] != "https://env.example"
+    assert app.config["RATELIMIT_STORAGE_URI"] != "redis://x"
 
 
 def test_production_refuses_the_default_secret_key(tmp_path, monkeypatch):
