@@ -15,13 +15,13 @@ run: install translations instance/config.py  ## set up everything, then serve t
 	$(FLASK) dev
 
 test: install translations e2e-tools  ## the whole suite, on SQLite and on a throwaway PostgreSQL server
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test-sqlite: install translations e2e-tools  ## the suite on SQLite only (quicker while working)
-	$(BIN)/pytest -m "not postgres"
+	$(BIN)/pytest -n auto -m "not postgres"
 
 test-fast: install translations  ## the inner loop: SQLite only, no browser, no live servers
-	$(BIN)/pytest -m "not postgres and not e2e and not slow"
+	$(BIN)/pytest -n auto -m "not postgres and not e2e and not slow"
 
 lint: install  ## ruff: the rules and the formatting, over the whole tree
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from flask.testing import FlaskClient
@@ -57,11 +58,25 @@ def postgres_database(postgres_server):
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """Build the schema once into a SQLite file that each test then copies (a file copy is
+    ten times cheaper than create_all)."""
+    path = tmp_path_factory.mktemp("schema") / "template.sqlite3"
+    app = create_app(base_config(f"sqlite:///{path}"))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_uri(request, tmp_path):
-    """Give each test an empty database: a fresh SQLite file, or truncated PostgreSQL tables."""
+    """Give each test an empty database: a copy of the SQLite template, or truncated PostgreSQL tables."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("postgres_database")
     yield url
@@ -92,8 +107,6 @@ def app(database_uri, tmp_path):
     app = create_app(base_config(database_uri), instance_path=str(tmp_path / "instance"))
     app.test_client_class = IsolatedClient
     with app.app_context():
-        if database_uri.startswith("sqlite"):
-            db.create_all()
         yield app
         db.session.remove()
         db.engine.dispose()
