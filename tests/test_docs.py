@@ -15,6 +15,7 @@ TABLE_HEADING = "## Settings"
 NOT_SETTINGS = {"DEFAULT_SECRET_KEY"}
 _NAME = re.compile(r"`([A-Z][A-Z0-9_]*)`")
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")  # a pipe written \| inside a cell is no separator
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
 
 def settings_in_config() -> set[str]:
@@ -75,3 +76,21 @@ def test_every_row_fills_every_column():
     assert not uneven, f"rows of {CONFIGURATION.name} without 4 cells: {', '.join(uneven)}"
     empty = [row[0] for row in rows if not all(row)]
     assert not empty, f"rows of {CONFIGURATION.name} with an empty cell: {', '.join(empty)}"
+
+
+def test_the_readme_links_every_doc_and_every_link_leads_somewhere():
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    linked: set[Path] = set()
+    broken = []
+    for document in documents:
+        for target in _LINK.findall(document.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            path = (document.parent / target).resolve()
+            if not path.exists():
+                broken.append(f"{document.relative_to(ROOT)} -> {target}")
+            if document.name == "README.md":
+                linked.add(path)
+    assert not broken, f"links to nothing: {', '.join(broken)}"
+    unlinked = [d.name for d in documents[1:] if d.resolve() not in linked]
+    assert not unlinked, f"docs the README does not link to: {', '.join(unlinked)}"
