@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from eventapp import config as default_config
 from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -39,6 +40,7 @@ def create_app(
     secure_cookies(app)
 
     register_extensions(app)
+    bound_integer_ids(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_commands(app)
@@ -71,6 +73,20 @@ def trust_proxies(app: Flask) -> None:
     hops = int(app.config["TRUSTED_PROXIES"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+
+class DatabaseId(IntegerConverter):
+    """An `<int:...>` in a URL that fits the database's integer columns: a larger one is a 404,
+    not an overflow error from the database."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)  # INTEGER on PostgreSQL
+        super().__init__(map, *args, **kwargs)
+
+
+def bound_integer_ids(app: Flask) -> None:
+    """Make every `<int:...>` of every route a DatabaseId (set before any rule is added)."""
+    app.url_map.converters["int"] = DatabaseId
 
 
 def register_extensions(app: Flask) -> None:
