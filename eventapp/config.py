@@ -139,6 +139,9 @@ ARGON2_PARALLELISM = 4
 SPEAKER_PHOTO_FOLDER = "uploads/speakers"
 SPEAKER_PHOTO_MAX_BYTES = 10_000_000  # the upload, before it is shrunk
 SPEAKER_PHOTO_SIZE = 600  # the longest side of the stored photo, in pixels
+# The largest picture (speaker photo, press image) read, in pixels, checked before decoding: a
+# small PNG can declare a canvas that takes gigabytes to decode.
+UPLOAD_MAX_IMAGE_PIXELS = 25_000_000
 
 # How many reverse proxies (load balancer, nginx) stand in front of gunicorn and set the
 # X-Forwarded-For/-Proto/-Host headers. 0 trusts none: the client address is the socket's.

@@ -57,6 +57,23 @@ def check_size(data: bytes, limit: int) -> None:
         )
 
 
+def check_pixels(size: tuple[int, int]) -> None:
+    """Refuse a picture whose canvas exceeds UPLOAD_MAX_IMAGE_PIXELS; call it before decoding
+    (Pillow reads the size from the header alone)."""
+    width, height = size
+    limit = current_app.config["UPLOAD_MAX_IMAGE_PIXELS"]
+    if width * height > limit:
+        raise UploadRejected(
+            _l(
+                "L'image est trop grande (%(width)s × %(height)s pixels) : "
+                "elle doit compter au plus %(limit)s millions de pixels.",
+                width=format_decimal(width),
+                height=format_decimal(height),
+                limit=format_decimal(round(limit / 1_000_000, 1)),
+            )
+        )
+
+
 def random_name(extension: str) -> str:
     """Return a new name of 32 hex digits (128 random bits) followed by `extension`."""
     return secrets.token_hex(NAME_BYTES) + extension

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import io
 
-from tests.admin_helpers import login, make_user
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from eventapp.extensions import db
+from eventapp.speakers.models import Speaker
+from tests.admin_helpers import Poster, count, login, make_user, signed_in
 from tests.factories import make_event
+from tests.helpers import text
 from tests.kit_helpers import make_kit
 
 HUGE = "99999999999999999999"  # past any integer column, SQLite's 64 bits included
@@ -25,3 +32,38 @@ def test_an_out_of_range_id_in_the_back_office_is_not_found(app, client, number)
     login(client, make_user())
     assert client.get(f"/admin/events/{number}").status_code == 404
     assert client.get(f"/admin/mails/{number}").status_code == 404
+
+
+def huge_canvas_png(width: int, height: int) -> bytes:
+    """A valid PNG of a blank canvas: a few kilobytes of file, megapixels to decode."""
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def test_a_photo_with_a_huge_canvas_is_refused_before_it_is_decoded(app, client, tmp_path):
+    app.config["SPEAKER_PHOTO_FOLDER"] = str(tmp_path / "speakers")
+    data = huge_canvas_png(6000, 6000)  # 36 Mpx, under Pillow's own bomb threshold
+    assert len(data) < 100_000
+    signed_in(client)
+    form = {"name": "Mahel Coppey", "role_line": "Présidente", "photo": (io.BytesIO(data), "a.png")}
+    response = Poster(client)("/admin/speakers/new", form, content_type="multipart/form-data")
+    assert response.status_code == 422
+    message = " ".join(text(response).replace("\u00a0", " ").replace("\u202f", " ").split())
+    assert "L'image est trop grande (6 000 × 6 000 pixels)" in message
+    assert "au plus 25 millions de pixels" in message
+    assert count(Speaker) == 0
+    assert not (tmp_path / "speakers").exists() or not any((tmp_path / "speakers").iterdir())
+
+
+def test_a_picture_under_the_pixel_cap_is_still_taken(app, client, tmp_path):
+    app.config["SPEAKER_PHOTO_FOLDER"] = str(tmp_path / "speakers")
+    signed_in(client)
+    form = {
+        "name": "Mahel Coppey",
+        "role_line": "Présidente",
+        "photo": (io.BytesIO(huge_canvas_png(2000, 2000)), "a.png"),
+    }
+    response = Poster(client)("/admin/speakers/new", form, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert db.session.scalars(select(Speaker)).one().photo_filename

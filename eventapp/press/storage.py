@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
 from eventapp.press.models import PressAttachment, PressRelease
-from eventapp.uploads import UploadFolder, UploadRejected, random_name, read_bounded
+from eventapp.uploads import UploadFolder, UploadRejected, check_pixels, random_name, read_bounded
 
 PDF_SIGNATURE = b"%PDF-"
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
@@ -82,7 +82,10 @@ def set_release_image(release: PressRelease, stream: BinaryIO, alt: str) -> None
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS)) as image:
                 image_format, (width, height) = image.format, image.size
+                check_pixels(image.size)
                 image.verify()
+    except UploadRejected:
+        raise  # already says what is wrong (a ValueError, which the next clause would swallow)
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,

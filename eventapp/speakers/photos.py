@@ -19,7 +19,13 @@ from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from eventapp.speakers.models import Speaker
-from eventapp.uploads import UploadFolder, UploadRejected, random_name, read_bounded
+from eventapp.uploads import (
+    UploadFolder,
+    UploadRejected,
+    check_pixels,
+    random_name,
+    read_bounded,
+)
 
 ACCEPTED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF"]
 STORED_NAME = re.compile(r"^[0-9a-f]{32}\.webp$")
@@ -47,9 +53,12 @@ def clean_photo(data: bytes) -> bytes:
             # A huge canvas in a small file is a decompression bomb: refuse it.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as opened:
+                check_pixels(opened.size)
                 opened.seek(0)  # an animated GIF gives its first frame
                 opened.load()  # decode it all now: a truncated file fails here
                 image = ImageOps.exif_transpose(opened)  # the right way up before EXIF goes
+    except UploadRejected:
+        raise  # already says what is wrong (a ValueError, which the next clause would swallow)
     except (
         UnidentifiedImageError,
         Image.DecompressionBombError,
