@@ -360,3 +360,12 @@ def test_the_event_page_shows_what_matters(client):
     assert "1 / 10 places (10 %)" in page
     assert "https://visio.example.org/salle" in page
     assert "la veille (24 heures avant)" in page
+
+
+def test_an_empty_slug_is_made_from_the_title_with_its_ligatures_spelt_out(client):
+    signed_in(client)
+    form = {**FORM, "title": "L'ESS au cœur des territoires, Straße", "slug": ""}
+    response = Poster(client)("/admin/events/new", form)
+    assert response.status_code == 303
+    event = db.session.scalars(select(Event)).one()
+    assert event.slug == "l-ess-au-coeur-des-territoires-strasse"

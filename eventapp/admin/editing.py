@@ -9,7 +9,6 @@ from sqlalchemy import exists, select
 
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
-from eventapp.kits.models import slugify
 from eventapp.models import now_utc
 from eventapp.registrations import mails
 from eventapp.registrations.models import Registration, RegistrationStatus
@@ -20,6 +19,7 @@ from eventapp.registrations.services import (
     promote_next,
 )
 from eventapp.speakers.models import EventSpeaker, Speaker, SpeakerRole
+from eventapp.text import slugify
 
 EVENT_FIELDS = (
     "title",

@@ -13,8 +13,9 @@ from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.kits import services, uploads
 from eventapp.kits.followups import preview_followup
-from eventapp.kits.models import Kit, Sheet, slugify
+from eventapp.kits.models import Kit, Sheet
 from eventapp.models import now_utc
+from eventapp.text import slugify
 
 bp = Blueprint("kits", __name__, url_prefix="/kits")
 

@@ -22,7 +22,6 @@ from eventapp.admin.press_forms import AttachmentForm, ContactForm, ReleaseForm
 from eventapp.admin.services import changed, record, snapshot
 from eventapp.events.models import Event
 from eventapp.extensions import db
-from eventapp.kits.models import slugify
 from eventapp.models import now_utc
 from eventapp.press import services, storage
 from eventapp.press.models import (
@@ -32,6 +31,7 @@ from eventapp.press.models import (
     PressInquiry,
     PressRelease,
 )
+from eventapp.text import slugify
 
 bp = Blueprint("press", __name__, url_prefix="/press")
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from eventapp.auth.models import User, UserRole
 from eventapp.extensions import db
 from eventapp.models import now_utc
+from eventapp.text import email_key
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -41,11 +42,6 @@ class EmailTaken(AccountError):
 
 class LastAdmin(AccountError):
     pass
-
-
-def email_key(email: str) -> str:
-    """Fold an address for comparison and storage: Admin@RTES.fr and admin@rtes.fr are one."""
-    return email.strip().casefold()
 
 
 def hash_password(password: str) -> str:

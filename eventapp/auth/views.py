@@ -21,9 +21,10 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from eventapp.auth.forms import LoginForm, LogoutForm
-from eventapp.auth.services import authenticate, email_key, load_session_user
+from eventapp.auth.services import authenticate, load_session_user
 from eventapp.extensions import db, limiter, login_manager
 from eventapp.site.services import is_safe_next
+from eventapp.text import email_key
 
 log = logging.getLogger(__name__)
 

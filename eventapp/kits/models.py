@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
-import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.models import now_utc, str_enum
+from eventapp.text import slugify
 
 kit_events = Table(
     "kit_events",
@@ -33,13 +32,6 @@ kit_events = Table(
     Column("kit_id", ForeignKey("kits.id", ondelete="CASCADE"), primary_key=True),
     Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
 )
-
-
-def slugify(text: str, max_length: int = 60) -> str:
-    """Turn a title into lowercase ASCII words joined by dashes ("numerique-ess")."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].rstrip("-")
 
 
 class Kit(db.Model):

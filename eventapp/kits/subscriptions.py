@@ -29,8 +29,9 @@ from eventapp.kits.tokens import (
 from eventapp.models import now_utc
 from eventapp.outbox.services import enqueue
 from eventapp.registrations.models import Registration
-from eventapp.registrations.services import email_key, set_followups
+from eventapp.registrations.services import set_followups
 from eventapp.site.services import absolute_url
+from eventapp.text import email_key
 
 MAX_TOKEN_LENGTH = 200
 

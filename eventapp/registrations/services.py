@@ -31,6 +31,7 @@ from eventapp.registrations.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.text import email_key
 
 
 class RegistrationError(Exception):
@@ -61,11 +62,6 @@ class Applicant:
     locale: str = "fr"
     utm: dict[str, str] = field(default_factory=dict)
     referrer: str = ""
-
-
-def email_key(email: str) -> str:
-    """Fold an address for comparison: Jean.Dupont@RTES.fr and jean.dupont@rtes.fr are one."""
-    return email.strip().casefold()
 
 
 def lock_event(event: Event) -> None:
