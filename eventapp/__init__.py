@@ -107,7 +107,7 @@ def register_extensions(app: Flask) -> None:
 
 def import_models() -> None:
     """Import every model module so that the metadata is whole (migrations, create_all)."""
-    import eventapp.admin.models  # noqa: F401
+    import eventapp.audit.models  # noqa: F401
     import eventapp.auth.models  # noqa: F401
     import eventapp.events.models  # noqa: F401
     import eventapp.kits.models  # noqa: F401

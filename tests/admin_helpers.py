@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 
-from eventapp.admin.models import AuditLog
+from eventapp.audit.models import AuditLog
 from eventapp.auth.models import User, UserRole
 from eventapp.auth.services import create_user
 from eventapp.extensions import db

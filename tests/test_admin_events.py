@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar
 from sqlalchemy import select
 
-from eventapp.admin.models import AuditLog
+from eventapp.audit.models import AuditLog
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
 from eventapp.registrations.models import RegistrationStatus

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from eventapp.admin.services import record
+from eventapp.audit.services import record
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.services import enqueue

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from eventapp.admin.models import AuditLog
-from eventapp.admin.services import record
+from eventapp.audit.models import AuditLog
+from eventapp.audit.services import record
 from eventapp.extensions import db
 from eventapp.kits.models import KitSubscriber, SubscriptionStatus, UnsubscribeToken
 from eventapp.kits.tokens import followup_key, new_token, registrant_key

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext
 from flask_login import current_user, login_user
 
-from eventapp.admin.services import changed, record, snapshot
+from eventapp.audit.services import changed, record, snapshot
 from eventapp.auth import services
 from eventapp.auth.forms import EditUserForm, NewUserForm, OwnPasswordForm, SetPasswordForm
 from eventapp.auth.models import User, UserRole

@@ -16,15 +16,8 @@ from eventapp.admin.forms import (
     ReorderForm,
     SpeakerRoleForm,
 )
-from eventapp.admin.services import (
-    changed,
-    event_counts,
-    events_with_counts,
-    paginate,
-    record,
-    rows_with_counts,
-    snapshot,
-)
+from eventapp.admin.services import event_counts, events_with_counts, paginate, rows_with_counts
+from eventapp.audit.services import changed, record, snapshot
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
 from eventapp.models import now_utc

@@ -8,7 +8,7 @@ from sqlalchemy import case, exists, func, select
 
 from eventapp.admin.fields import choices, utc_to_local
 from eventapp.admin.kit_forms import KitForm, RescheduleForm, SheetForm, WeeklyScheduleForm
-from eventapp.admin.services import changed, record, snapshot
+from eventapp.audit.services import changed, record, snapshot
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.kits import services, uploads

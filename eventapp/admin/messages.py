@@ -15,7 +15,7 @@ from flask_babel import gettext, ngettext
 
 from eventapp.admin.editing import confirmed_registrations
 from eventapp.admin.forms import MessageForm
-from eventapp.admin.services import record
+from eventapp.audit.services import record
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.outbox.render import render_mail

@@ -19,7 +19,7 @@ from sqlalchemy import exists, select
 from eventapp.admin.fields import choices, utc_to_local
 from eventapp.admin.forms import ActionForm
 from eventapp.admin.press_forms import AttachmentForm, ContactForm, ReleaseForm
-from eventapp.admin.services import changed, record, snapshot
+from eventapp.audit.services import changed, record, snapshot
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.models import now_utc

@@ -20,13 +20,8 @@ from sqlalchemy import Select, or_, select
 from eventapp.admin import editing
 from eventapp.admin.export import csv_lines
 from eventapp.admin.forms import ActionForm
-from eventapp.admin.services import (
-    daily_chart,
-    event_counts,
-    paginate,
-    record,
-    registrations_per_day,
-)
+from eventapp.admin.services import daily_chart, event_counts, paginate, registrations_per_day
+from eventapp.audit.services import record
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.models import now_utc

@@ -9,7 +9,8 @@ from sqlalchemy.orm import joinedload
 
 from eventapp.admin import editing
 from eventapp.admin.forms import ActionForm, SpeakerForm
-from eventapp.admin.services import changed, paginate, record, snapshot
+from eventapp.admin.services import paginate
+from eventapp.audit.services import changed, record, snapshot
 from eventapp.extensions import db
 from eventapp.speakers.models import EventSpeaker, Speaker
 from eventapp.speakers.photos import remove_photo_file, set_speaker_photo

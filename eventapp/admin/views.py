@@ -22,12 +22,8 @@ from eventapp.admin import (
     speakers,
 )
 from eventapp.admin.forms import reminder_text
-from eventapp.admin.services import (
-    audit_entries,
-    next_sheet_releases,
-    paginate,
-    upcoming_for_dashboard,
-)
+from eventapp.admin.services import next_sheet_releases, paginate, upcoming_for_dashboard
+from eventapp.audit.services import audit_entries
 from eventapp.auth.views import redirect_to_login
 from eventapp.extensions import db
 from eventapp.models import now_utc

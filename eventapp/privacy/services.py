@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from eventapp.admin.models import AuditLog
+from eventapp.audit.models import AuditLog
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.kits.models import KitSubscriber, SubscriptionStatus

@@ -1,4 +1,4 @@
-"""The audit log: who changed what in the back office, and when."""
+"""The audit log's table: one row per change, kept for the record."""
 
 from __future__ import annotations
 
