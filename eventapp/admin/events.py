@@ -7,7 +7,6 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from eventapp.admin import editing
 from eventapp.admin.fields import choices, utc_to_local
 from eventapp.admin.forms import (
     ActionForm,
@@ -18,10 +17,12 @@ from eventapp.admin.forms import (
 )
 from eventapp.admin.services import event_counts, events_with_counts, paginate, rows_with_counts
 from eventapp.audit.services import changed, record, snapshot
+from eventapp.events import services as event_services
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.registrations.services import cancel_event
+from eventapp.speakers import services as speaker_services
 from eventapp.speakers.models import EventSpeaker, Speaker, SpeakerRole
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -78,8 +79,8 @@ def new():
     form = _form_for(None)
     if form.validate_on_submit():
         try:
-            event = editing.create_event({**form.values(), "slug": form.slug.data or ""})
-        except editing.SlugTaken:
+            event = event_services.create_event({**form.values(), "slug": form.slug.data or ""})
+        except event_services.SlugTaken:
             db.session.rollback()
             form.slug.errors.append(gettext("Un autre événement utilise déjà cette adresse."))
         else:
@@ -126,14 +127,16 @@ def edit(event_id: int):
     event = _event_or_404(event_id)
     form = _form_for(event)
     if form.validate_on_submit():
-        before = snapshot(event, editing.EVENT_FIELDS)
+        before = snapshot(event, event_services.EVENT_FIELDS)
         try:
-            outcome = editing.update_event(event, {**form.values(), "slug": form.slug.data or ""})
-        except editing.SlugTaken:
+            outcome = event_services.update_event(
+                event, {**form.values(), "slug": form.slug.data or ""}
+            )
+        except event_services.SlugTaken:
             db.session.rollback()
             form.slug.errors.append(gettext("Un autre événement utilise déjà cette adresse."))
         else:
-            differences = changed(before, snapshot(event, editing.EVENT_FIELDS))
+            differences = changed(before, snapshot(event, event_services.EVENT_FIELDS))
             record(
                 "event.update",
                 event,
@@ -170,8 +173,8 @@ def publish(event_id: int):
     """Make a draft public."""
     event = _event_or_404(event_id)
     try:
-        editing.publish_event(event)
-    except editing.EditError:
+        event_services.publish_event(event)
+    except event_services.EditError:
         db.session.rollback()
         flash(gettext("Seul un brouillon peut être publié."), "error")
     else:
@@ -211,7 +214,7 @@ def cancel(event_id: int):
 def duplicate(event_id: int):
     """Copy an event and its speakers as a new draft, then open it for editing."""
     event = _event_or_404(event_id)
-    copy = editing.duplicate_event(event)
+    copy = event_services.duplicate_event(event)
     record("event.duplicate", copy, label=copy.title, details={"from": event.id})
     db.session.commit()
     flash(gettext("Copie créée en brouillon : changez ses dates et son titre."), "success")
@@ -223,11 +226,11 @@ def delete(event_id: int):
     """Delete a draft nobody registered to, after confirmation."""
     event = _event_or_404(event_id)
     form = ActionForm()
-    deletable = event.status == EventStatus.DRAFT and not editing.has_registrations(event)
+    deletable = event.status == EventStatus.DRAFT and not event_services.has_registrations(event)
     if request.method == "POST" and form.validate_on_submit() and deletable:
         title = event.title
         record("event.delete", event, label=title)
-        editing.delete_event(event)
+        event_services.delete_event(event)
         db.session.commit()
         flash(gettext("Événement supprimé."), "success")
         return redirect(url_for("admin.events.index"), code=303)
@@ -254,8 +257,8 @@ def attach_speaker(event_id: int):
         return _back(event)
     speaker = db.session.get(Speaker, form.speaker_id.data)
     try:
-        link = editing.attach_speaker(event, speaker, SpeakerRole(form.role.data))
-    except editing.EditError:
+        link = speaker_services.attach_speaker(event, speaker, SpeakerRole(form.role.data))
+    except speaker_services.SpeakerListError:
         db.session.rollback()
         flash(gettext("Cette personne intervient déjà à cet événement."), "error")
         return _back(event)
@@ -276,7 +279,7 @@ def move_speaker(event_id: int, link_id: int):
     event = _event_or_404(event_id)
     link = _link_or_404(event, link_id)
     offset = -1 if request.form.get("direction") == "up" else 1
-    if ActionForm().validate_on_submit() and editing.move_speaker(link, offset):
+    if ActionForm().validate_on_submit() and speaker_services.move_speaker(link, offset):
         record(
             "event.speaker_move",
             event,
@@ -304,8 +307,8 @@ def reorder_speakers(event_id: int):
         ids = [int(part) for part in (form.order.data or "").split(",") if part]
         if not form.validate_on_submit():
             raise ValueError(form.errors)
-        editing.reorder_speakers(event, ids)
-    except (ValueError, editing.EditError):
+        speaker_services.reorder_speakers(event, ids)
+    except ValueError:  # a bad id in the form, or SpeakerListError
         db.session.rollback()
         flash(gettext("Cet ordre ne correspond pas aux intervenant·es de l'événement."), "error")
         return _back(event)
@@ -342,7 +345,7 @@ def detach_speaker(event_id: int, link_id: int):
     link = _link_or_404(event, link_id)
     if ActionForm().validate_on_submit():
         name = link.speaker.name
-        editing.detach_speaker(link)
+        speaker_services.detach_speaker(link)
         record("event.speaker_detach", event, label=event.title, details={"speaker": name})
         db.session.commit()
         flash(gettext("%(name)s ne figure plus sur l'événement.", name=name), "success")

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
-from eventapp.admin.editing import confirmed_registrations
 from eventapp.admin.forms import MessageForm
 from eventapp.audit.services import record
 from eventapp.events.models import Event
@@ -21,6 +20,7 @@ from eventapp.extensions import db
 from eventapp.outbox.render import render_mail
 from eventapp.outbox.services import Recipient, enqueue, enqueue_many
 from eventapp.registrations.models import Registration
+from eventapp.registrations.services import confirmed_registrations
 
 bp = Blueprint("messages", __name__)
 

@@ -17,7 +17,6 @@ from flask import (
 from flask_babel import gettext
 from sqlalchemy import Select, or_, select
 
-from eventapp.admin import editing
 from eventapp.admin.export import csv_lines
 from eventapp.admin.forms import ActionForm
 from eventapp.admin.services import daily_chart, event_counts, paginate, registrations_per_day
@@ -26,7 +25,13 @@ from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.registrations.models import Registration, RegistrationStatus
-from eventapp.registrations.services import AlreadyCancelled, cancel_registration
+from eventapp.registrations.services import (
+    AlreadyCancelled,
+    EventFull,
+    NotWaitlisted,
+    cancel_registration,
+    promote_registration,
+)
 
 bp = Blueprint("registrations", __name__)
 
@@ -151,8 +156,8 @@ def promote(registration_id: int):
     registration = _registration_or_404(registration_id)
     if ActionForm().validate_on_submit():
         try:
-            editing.promote_registration(registration)
-        except editing.EventFull:
+            promote_registration(registration)
+        except EventFull:
             db.session.rollback()
             flash(
                 gettext(
@@ -161,7 +166,7 @@ def promote(registration_id: int):
                 ),
                 "error",
             )
-        except editing.EditError:
+        except NotWaitlisted:
             db.session.rollback()
             flash(gettext("Cette personne n'est plus sur la liste d'attente."), "error")
         else:

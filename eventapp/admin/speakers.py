@@ -7,11 +7,11 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from eventapp.admin import editing
 from eventapp.admin.forms import ActionForm, SpeakerForm
 from eventapp.admin.services import paginate
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.extensions import db
+from eventapp.speakers import services as speaker_services
 from eventapp.speakers.models import EventSpeaker, Speaker
 from eventapp.speakers.photos import remove_photo_file, set_speaker_photo
 from eventapp.uploads import UploadRejected
@@ -50,18 +50,18 @@ def _save(form: SpeakerForm, speaker: Speaker | None):
     """Create or update from a valid form; return the speaker, or None when the photo failed."""
     creating = speaker is None
     if creating:
-        speaker = editing.create_speaker(form.values())
+        speaker = speaker_services.create_speaker(form.values())
         before = {}
     else:
-        before = snapshot(speaker, editing.SPEAKER_FIELDS)
-        editing.update_speaker(speaker, form.values())
+        before = snapshot(speaker, speaker_services.SPEAKER_FIELDS)
+        speaker_services.update_speaker(speaker, form.values())
     try:
         stale_photo = _apply_photo(form, speaker)
     except UploadRejected as error:
         db.session.rollback()
         form.photo.errors.append(str(error))
         return None
-    after = snapshot(speaker, editing.SPEAKER_FIELDS)
+    after = snapshot(speaker, speaker_services.SPEAKER_FIELDS)
     if creating:
         record("speaker.create", speaker, label=speaker.name)
     else:

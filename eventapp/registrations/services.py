@@ -50,6 +50,10 @@ class AlreadyCancelled(RegistrationError):
     pass
 
 
+class NotWaitlisted(RegistrationError):
+    pass
+
+
 @dataclass
 class Applicant:
     """What the registration form collected, already validated and normalised."""
@@ -390,3 +394,36 @@ def _registrations(event: Event, *statuses: RegistrationStatus) -> list[Registra
             .order_by(Registration.id)
         )
     )
+
+
+# --- what organisers do to registrations ------------------------------------------------------
+
+
+def confirmed_registrations(event: Event) -> list[Registration]:
+    """Return the confirmed registrants of an event, in order of registration."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+            .order_by(Registration.id)
+        )
+    )
+
+
+def promote_registration(registration: Registration, now: datetime | None = None) -> None:
+    """Give a waiting person a seat, if one is free, and send them their confirmation."""
+    now = now or now_utc()
+    event = registration.event
+    lock_event(event)
+    db.session.refresh(registration)  # read it as it is now that we hold the event's lock
+    if registration.status != RegistrationStatus.WAITLISTED:
+        raise NotWaitlisted(registration.status)
+    if event.capacity is not None and confirmed_count(event) >= event.capacity:
+        raise EventFull(event.capacity)
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.confirmed_at = now
+    db.session.flush()
+    mails.send_confirmation(registration, "promotion", now)
