@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eventapp.admin.kit_forms import LocalTimeForm, RescheduleForm, SheetForm, WeeklyScheduleForm
+from eventapp.admin.forms.kits import LocalTimeForm, RescheduleForm, SheetForm, WeeklyScheduleForm
 
 SKIPPED = "2030-03-31T02:30"  # Paris jumps from 2:00 to 3:00 that night
 SUMMER = "2030-06-01T10:00"  # 08:00 UTC in Paris

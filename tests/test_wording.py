@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask_babel import force_locale
 
-from eventapp.admin.forms import reminder_label
+from eventapp.admin.forms.events import reminder_label
 from eventapp.i18n import chars_at_most
 from tests.factories import make_event
 from tests.helpers import text

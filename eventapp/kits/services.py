@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from eventapp.events.models import Event
 from eventapp.extensions import db
@@ -242,4 +243,17 @@ def total_downloads(kit: Kit) -> int:
     """Return the downloads of all the kit's sheets."""
     return db.session.scalar(
         select(func.coalesce(func.sum(Sheet.download_count), 0)).where(Sheet.kit_id == kit.id)
+    )
+
+
+def next_sheet_releases(now: datetime, limit: int = 5) -> list[Sheet]:
+    """Return the next scheduled sheets of every kit with their kit, soonest first."""
+    return list(
+        db.session.scalars(
+            select(Sheet)
+            .options(joinedload(Sheet.kit))
+            .where(Sheet.release_at > now)
+            .order_by(Sheet.release_at, Sheet.id)
+            .limit(limit)
+        )
     )

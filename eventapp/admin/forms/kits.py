@@ -8,7 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from eventapp.admin.fields import (
+from eventapp.admin.forms.fields import (
     REQUIRED,
     TIMEZONES,
     CheckboxListField,

@@ -7,20 +7,17 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from eventapp.admin.fields import choices, utc_to_local
-from eventapp.admin.forms import (
-    ActionForm,
-    AttachSpeakerForm,
-    EventForm,
-    ReorderForm,
-    SpeakerRoleForm,
-)
-from eventapp.admin.services import event_counts, events_with_counts, paginate, rows_with_counts
+from eventapp.admin.forms import ActionForm
+from eventapp.admin.forms.events import EventForm
+from eventapp.admin.forms.fields import choices, utc_to_local
+from eventapp.admin.forms.speakers import AttachSpeakerForm, ReorderForm, SpeakerRoleForm
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.events import services as event_services
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
 from eventapp.models import now_utc
+from eventapp.pagination import paginate
+from eventapp.registrations.counts import event_counts, events_with_counts, rows_with_counts
 from eventapp.registrations.services import cancel_event
 from eventapp.speakers import services as speaker_services
 from eventapp.speakers.models import EventSpeaker, Speaker, SpeakerRole

@@ -17,13 +17,14 @@ from flask import (
 from flask_babel import gettext
 from sqlalchemy import Select, or_, select
 
-from eventapp.admin.export import csv_lines
 from eventapp.admin.forms import ActionForm
-from eventapp.admin.services import daily_chart, event_counts, paginate, registrations_per_day
 from eventapp.audit.services import record
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.models import now_utc
+from eventapp.pagination import paginate
+from eventapp.registrations.counts import daily_chart, event_counts, registrations_per_day
+from eventapp.registrations.export import csv_lines
 from eventapp.registrations.models import Registration, RegistrationStatus
 from eventapp.registrations.services import (
     AlreadyCancelled,

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
-from eventapp.admin.forms import MessageForm
+from eventapp.admin.forms.messages import MessageForm
 from eventapp.audit.services import record
 from eventapp.events.models import Event
 from eventapp.extensions import db

@@ -16,9 +16,9 @@ from flask import (
 from flask_babel import gettext
 from sqlalchemy import exists, select
 
-from eventapp.admin.fields import choices, utc_to_local
 from eventapp.admin.forms import ActionForm
-from eventapp.admin.press_forms import AttachmentForm, ContactForm, ReleaseForm
+from eventapp.admin.forms.fields import choices, utc_to_local
+from eventapp.admin.forms.press import AttachmentForm, ContactForm, ReleaseForm
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.events.models import Event
 from eventapp.extensions import db

@@ -11,7 +11,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from eventapp.admin import (
+from eventapp.admin.forms.events import reminder_text
+from eventapp.admin.views import (
     accounts,
     events,
     kits,
@@ -21,15 +22,16 @@ from eventapp.admin import (
     registrations,
     speakers,
 )
-from eventapp.admin.forms import reminder_text
-from eventapp.admin.services import next_sheet_releases, paginate, upcoming_for_dashboard
 from eventapp.audit.services import audit_entries
 from eventapp.auth.views import redirect_to_login
 from eventapp.extensions import db
+from eventapp.kits.services import next_sheet_releases
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxStatus
 from eventapp.outbox.services import count_by_status
+from eventapp.pagination import paginate
 from eventapp.press.models import InquiryStatus, PressInquiry
+from eventapp.registrations.counts import upcoming_for_dashboard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

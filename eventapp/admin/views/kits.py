@@ -6,8 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext, ngettext
 from sqlalchemy import case, exists, func, select
 
-from eventapp.admin.fields import choices, utc_to_local
-from eventapp.admin.kit_forms import KitForm, RescheduleForm, SheetForm, WeeklyScheduleForm
+from eventapp.admin.forms.fields import choices, utc_to_local
+from eventapp.admin.forms.kits import KitForm, RescheduleForm, SheetForm, WeeklyScheduleForm
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.events.models import Event
 from eventapp.extensions import db

@@ -7,10 +7,11 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from eventapp.admin.forms import ActionForm, SpeakerForm
-from eventapp.admin.services import paginate
+from eventapp.admin.forms import ActionForm
+from eventapp.admin.forms.speakers import SpeakerForm
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.extensions import db
+from eventapp.pagination import paginate
 from eventapp.speakers import services as speaker_services
 from eventapp.speakers.models import EventSpeaker, Speaker
 from eventapp.speakers.photos import remove_photo_file, set_speaker_photo

@@ -8,11 +8,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import defer
 
 from eventapp.admin.forms import ActionForm
-from eventapp.admin.services import paginate
 from eventapp.audit.services import record
 from eventapp.extensions import db
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.outbox.services import count_by_status, retry_failed
+from eventapp.pagination import paginate
 from eventapp.site.services import is_safe_next
 
 bp = Blueprint("mails", __name__, url_prefix="/mails")

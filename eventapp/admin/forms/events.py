@@ -1,33 +1,27 @@
-"""Back-office forms for events, speakers and organiser messages."""
+"""The back-office form of an event, and the names of reminder offsets."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, NumberRange, Optional
 
-from eventapp.admin.fields import (
-    REQUIRED,
+from eventapp.admin.forms.fields import (
     TIMEZONES,
-    WEB_ADDRESS_MESSAGE,
     CheckboxListField,
     check_local,
     choices,
-    is_web_address,
     local_datetime,
     slug_field,
     strip,
@@ -36,18 +30,11 @@ from eventapp.admin.fields import (
     zone,
 )
 from eventapp.events.models import EventKind
-from eventapp.speakers.models import SpeakerRole
 
 KIND_CHOICES = [
     (EventKind.ONLINE.value, _l("En ligne (visioconférence)")),
     (EventKind.IN_PERSON.value, _l("En présentiel")),
     (EventKind.HYBRID.value, _l("Hybride")),
-]
-ROLE_CHOICES = [
-    (SpeakerRole.SPEAKER.value, _l("Intervention")),
-    (SpeakerRole.MODERATOR.value, _l("Animation")),
-    (SpeakerRole.HOST.value, _l("Accueil")),
-    (SpeakerRole.PANELIST.value, _l("Table ronde")),
 ]
 # Reminder offsets in minutes before the start.
 REMINDER_PRESETS = [
@@ -58,7 +45,6 @@ REMINDER_PRESETS = [
     (60, _l("une heure avant")),
     (15, _l("un quart d'heure avant")),
 ]
-MAX_LINKS = 10
 
 
 def reminder_label(minutes: int) -> str:
@@ -149,84 +135,3 @@ class EventForm(FlaskForm):
             "connection_url_public": bool(self.connection_url_public.data),
             "reminder_offsets": sorted(set(self.reminder_offsets.data or []), reverse=True),
         }
-
-
-def _links(value: str | None) -> list[str]:
-    return [line.strip() for line in re.split(r"[\r\n]+", value or "") if line.strip()]
-
-
-class SpeakerForm(FlaskForm):
-    """Create or edit a speaker, with an optional photo."""
-
-    name = text_field(_l("Nom"), 200, required=True)
-    role_line = text_field(_l("Fonction"), 300)
-    organisation = text_field(_l("Structure"), 200)
-    bio = TextAreaField(_l("Biographie"), validators=[Optional(), Length(max=5000)])
-    links = TextAreaField(_l("Liens"), validators=[Optional(), Length(max=3000)])
-    photo = FileField(_l("Photo"))
-    remove_photo = BooleanField(_l("Retirer la photo actuelle"))
-
-    def validate_links(self, field) -> None:
-        links = _links(field.data)
-        if len(links) > MAX_LINKS:
-            raise ValidationError(
-                ngettext("%(num)d lien au plus.", "%(num)d liens au plus.", MAX_LINKS)
-            )
-        wrong = [link for link in links if not is_web_address(link)]
-        if wrong:
-            raise ValidationError(f"{WEB_ADDRESS_MESSAGE} ({wrong[0]})")
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "name": self.name.data,
-            "role_line": self.role_line.data or "",
-            "organisation": self.organisation.data or "",
-            "bio": (self.bio.data or "").replace("\r\n", "\n"),
-            "links": _links(self.links.data),
-        }
-
-
-class AttachSpeakerForm(FlaskForm):
-    """Put a speaker on an event, at the end of the list."""
-
-    speaker_id = SelectField(_l("Intervenant·e"), coerce=int, validators=[DataRequired(REQUIRED)])
-    role = SelectField(_l("Rôle"), choices=choices(ROLE_CHOICES))
-
-
-class SpeakerRoleForm(FlaskForm):
-    """Change a speaker's role on one event."""
-
-    role = SelectField(_l("Rôle"), choices=choices(ROLE_CHOICES))
-
-
-class ReorderForm(FlaskForm):
-    """The whole order at once, as sent by the drag-and-drop enhancement."""
-
-    order = HiddenField(validators=[DataRequired()])
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: CSRF and nothing else."""
-
-
-def _normalise_text(value):
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
-
-
-class MessageForm(FlaskForm):
-    """A message from the organisers, previewed before it is queued."""
-
-    subject = text_field(_l("Objet"), 200, required=True)
-    body = TextAreaField(
-        _l("Message"),
-        validators=[DataRequired(REQUIRED), Length(max=10000)],
-        filters=[_normalise_text],
-    )
-    # Made at the preview and sent back with the message: the same send, posted twice (a double
-    # click, a reload), has the same dedupe keys and goes out once.
-    send_id = HiddenField()
-    confirmed = HiddenField()
-
-    def validate_send_id(self, field) -> None:
-        if field.data and not re.fullmatch(r"[0-9a-f]{32}", field.data):
-            raise ValidationError(_l("Ce formulaire a expiré : recommencez l'envoi."))

@@ -1,4 +1,5 @@
-"""The back office's own reading: counts per event, the daily chart, and pagination."""
+"""Counting registrations: per event (confirmed, waiting, cancelled, joined) and per day, the chart
+of the back office."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import joinedload
 
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
-from eventapp.kits.models import Sheet
 from eventapp.registrations.models import Registration, RegistrationStatus
 
 # --- registration counts ----------------------------------------------------------------------
@@ -91,19 +90,6 @@ def upcoming_for_dashboard(now: datetime, limit: int = 8) -> list[tuple[Event, C
         .limit(limit)
     )
     return rows_with_counts(db.session.execute(events_with_counts(stmt)))
-
-
-def next_sheet_releases(now: datetime, limit: int = 5) -> list[Sheet]:
-    """Return the next scheduled sheets of every kit with their kit, soonest first."""
-    return list(
-        db.session.scalars(
-            select(Sheet)
-            .options(joinedload(Sheet.kit))
-            .where(Sheet.release_at > now)
-            .order_by(Sheet.release_at, Sheet.id)
-            .limit(limit)
-        )
-    )
 
 
 # --- registrations per day (the chart) --------------------------------------------------------
@@ -185,38 +171,3 @@ def daily_chart(days: list[tuple[date, int]], width: int = 640, height: int = 22
             )
         )
     return DailyChart(days, bars, width, height, top, plot_left, plot_bottom)
-
-
-# --- pages of a list --------------------------------------------------------------------------
-
-
-@dataclass
-class Page:
-    """One page of a list, and what the page links need."""
-
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(stmt: Select[Any], page: int, per_page: int, *, rows: bool = False) -> Page:
-    """Return one page of a select (entities, or whole rows with `rows`), in two queries."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
-    items = list(result.all() if rows else result.scalars().all())
-    return Page(items, page, per_page, total)
