@@ -11,8 +11,8 @@ from eventapp.extensions import db
 from eventapp.kits import subscriptions
 from eventapp.kits.followups import release_due_sheets
 from eventapp.kits.models import KitSubscriber, SubscriptionStatus
-from eventapp.kits.tokens import new_token
 from eventapp.models import now_utc
+from eventapp.tokens import new_token
 from tests.helpers import csrf_token, text
 from tests.kit_helpers import RELEASE, followups, make_kit, make_sheet
 

@@ -31,16 +31,12 @@ from eventapp.kits.models import (
     UnsubscribeToken,
     kit_events,
 )
-from eventapp.kits.tokens import (
-    followup_key,
-    new_token,
-    registrant_key,
-    subscriber_key,
-)
+from eventapp.kits.tokens import followup_key, registrant_key, subscriber_key
 from eventapp.outbox.render import RenderedMail, render_mail
 from eventapp.outbox.services import Recipient, enqueue_many, message_id_domain
 from eventapp.registrations.models import Registration, RegistrationStatus
 from eventapp.site.services import absolute_url
+from eventapp.tokens import new_token
 
 log = logging.getLogger(__name__)
 

@@ -19,19 +19,14 @@ from eventapp.kits.models import (
     UnsubscribeToken,
     kit_events,
 )
-from eventapp.kits.tokens import (
-    hash_token,
-    new_token,
-    registrant_key,
-    subscriber_key,
-    withdraw_followups,
-)
+from eventapp.kits.tokens import registrant_key, subscriber_key, withdraw_followups
 from eventapp.models import now_utc
 from eventapp.outbox.services import enqueue
 from eventapp.registrations.models import Registration
 from eventapp.registrations.services import set_followups
 from eventapp.site.services import absolute_url
 from eventapp.text import email_key
+from eventapp.tokens import hash_token, new_token
 
 MAX_TOKEN_LENGTH = 200
 

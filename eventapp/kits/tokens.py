@@ -6,8 +6,6 @@ drop_registration_followups (opt-out, erasure) without an import cycle.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -16,16 +14,6 @@ from eventapp.extensions import db
 from eventapp.kits.models import Sheet, kit_events
 from eventapp.outbox.services import cancel_pending
 from eventapp.registrations.models import Registration
-
-
-def new_token() -> tuple[str, str]:
-    """Return a fresh secret (256 random bits) and the hash to store."""
-    raw = secrets.token_urlsafe(32)
-    return raw, hash_token(raw)
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def registrant_key(registration_id: int) -> str:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from sqlalchemy import insert, select
 
 from eventapp.extensions import db
 from eventapp.registrations.models import Registration, RegistrationToken, TokenPurpose
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
+from eventapp.tokens import hash_token
 
 # Into the table: rows in, no ORM bookkeeping (built once: it runs on every registration).
 _INSERT = insert(RegistrationToken.__table__)
