@@ -93,6 +93,8 @@ def register_extensions(app: Flask) -> None:
     """Bind the extensions to this app."""
     from eventapp.i18n import select_locale
     from eventapp.outbox.relay import mail
+    from eventapp.outbox.render import init_outbox
+    from eventapp.site.services import current_organisation
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -101,6 +103,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     mail.init_app(app)
+    init_outbox(app, organisation=current_organisation)
     import_models()
     watch_public_content()
 

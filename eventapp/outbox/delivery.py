@@ -27,7 +27,7 @@ from eventapp.models import now_utc
 from eventapp.outbox.mime import MailAddress, build_mime, configured_address
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.outbox.relay import Relay, RelayUnavailable, describe, smtp_code
-from eventapp.site.services import current_organisation
+from eventapp.outbox.render import mail_organisation
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def mail_envelope() -> Envelope:
     """Return From (config's address, the organisation's name) and the default Reply-To."""
     config = current_app.config
     g.pop("organisation", None)  # a long-running worker sees a renamed organisation
-    organisation = current_organisation()
+    organisation = mail_organisation()
     sender = configured_address(config["MAIL_DEFAULT_SENDER"], organisation.name)
     reply_to = config.get("MAIL_REPLY_TO") or organisation.email or sender.addr
     envelope = Envelope(sender, configured_address(reply_to))

@@ -8,7 +8,8 @@ A domain adds a job in its own `jobs.py`:
     def send_due_reminders(now: datetime) -> int:
         ...  # enqueue what is due at `now`, flush, return how many; never commit
 
-and lists that module in JOB_MODULES below, so the worker imports it. Jobs must be idempotent
+and that is all: the worker imports the `jobs` module of every package of the application. Jobs
+must be idempotent
 (they run again after a restart, and several workers may run them): they find what is due with a
 query and make each side effect exactly-once through dedupe keys, never through memory.
 """
@@ -16,21 +17,18 @@ query and make each side effect exactly-once through dedupe keys, never through 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
+
 from eventapp.extensions import db
 
 log = logging.getLogger(__name__)
-
-# Modules the worker imports so that their @job functions are registered.
-JOB_MODULES: list[str] = [
-    "eventapp.registrations.jobs",
-    "eventapp.kits.jobs",
-    "eventapp.privacy.jobs",
-]
 
 JobFunction = Callable[[datetime], int]
 
@@ -92,7 +90,19 @@ job = registry.job
 run_due_jobs = registry.run_due
 
 
-def import_job_modules(modules: list[str] | None = None) -> None:
+def job_modules() -> list[str]:
+    """Name the `jobs` module of each package of the application ("eventapp.kits.jobs"…)."""
+    # Found, not listed: a domain declares its jobs in one place, and the outbox names no domain.
+    root = importlib.import_module(current_app.import_name)
+    names = []
+    for package in pkgutil.iter_modules(root.__path__, prefix=f"{root.__name__}."):
+        name = f"{package.name}.jobs"
+        if package.ispkg and name != __name__ and importlib.util.find_spec(name) is not None:
+            names.append(name)
+    return sorted(names)
+
+
+def import_job_modules() -> None:
     """Import the modules that register jobs."""
-    for module in JOB_MODULES if modules is None else modules:
+    for module in job_modules():
         importlib.import_module(module)

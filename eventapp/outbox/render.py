@@ -7,12 +7,10 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import force_locale
 from jinja2 import Template
 from markupsafe import escape
-
-from eventapp.site.services import current_organisation
 
 
 class RenderedMail(NamedTuple):
@@ -26,11 +24,22 @@ def single_line(value: str) -> str:
     return " ".join(value.split())
 
 
+def init_outbox(app: Flask, organisation: Callable[[], Any]) -> None:
+    """Tell the outbox where to read the organisation that mails speak for (its name, its
+    address): the outbox is infrastructure and names no domain."""
+    app.extensions["outbox_organisation"] = organisation
+
+
+def mail_organisation() -> Any:
+    """Return the organisation that mails speak for, as init_outbox was told to read it."""
+    return current_app.extensions["outbox_organisation"]()
+
+
 def mail_context(locale: str, context: Mapping[str, Any]) -> dict[str, Any]:
     """Return the values every mail template gets, then the caller's."""
     return {
         "site_url": current_app.config["SITE_URL"],
-        "organisation": current_organisation(),
+        "organisation": mail_organisation(),
         "locale": locale,
         **context,
     }
