@@ -457,7 +457,7 @@ def measure_once(
 
 def compare(
     servers: Sequence[Server],
-    path: str,
+    path: str | Sequence[str],
     duration: float,
     rounds: int = 2,
     warmup: float = 3,
@@ -467,10 +467,18 @@ def compare(
     """Measure servers that run side by side, `duration` seconds each, in alternating rounds.
 
     The order flips every round (A B, B A, ...), so a change of load on a shared machine during
-    the run weighs on every server alike instead of on the one measured last.
+    the run weighs on every server alike instead of on the one measured last. `path` is one path
+    for all, or one per server.
     """
+    paths = dict(
+        zip(
+            (id(s) for s in servers),
+            [path] * len(servers) if isinstance(path, str) else path,
+            strict=True,
+        )
+    )
     for server in servers:
-        warm_up(server, path, warmup, threads, connections)
+        warm_up(server, paths[id(server)], warmup, threads, connections)
     measures = [Measure(server.name) for server in servers]
     seconds = duration / max(1, rounds)
     for round_number in range(max(1, rounds)):
@@ -478,7 +486,7 @@ def compare(
         if round_number % 2:
             order.reverse()
         for server, measure in order:
-            result = measure_once(server, path, seconds, measure, threads, connections)
+            result = measure_once(server, paths[id(server)], seconds, measure, threads, connections)
             log(f"{server.name}: round {round_number + 1}, {result.rps:.1f} requests/s")
     for measure in measures:
         log(measure.summary())

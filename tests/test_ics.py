@@ -541,3 +541,19 @@ def test_calendar_links_show_the_connection_link_only_when_public(app):
     for build in (services.google_calendar_url, services.outlook_calendar_url):
         params = query(build(public, details_url=f"{SITE}/events/x"))
         assert params["location"] == "Lille – https://visio.example.org/open-room"
+
+
+def test_cached_calendar_files_follow_every_change_of_the_event(client):
+    event = make_event(slug="lancement", title="Lancement")
+    first = client.get("/events/lancement.ics")
+    feed = client.get("/calendar.ics")
+    assert only_vevent(first.data)["SUMMARY"] == "Lancement"
+    assert client.get("/events/lancement.ics").data == first.data  # served again as it was
+    event.title = "Lancement du kit"
+    db.session.commit()
+    assert only_vevent(client.get("/events/lancement.ics").data)["SUMMARY"] == "Lancement du kit"
+    assert b"Lancement du kit" in client.get("/calendar.ics").data
+    assert b"Lancement du kit" not in feed.data
+    event.status = EventStatus.CANCELLED
+    db.session.commit()
+    assert only_vevent(client.get("/events/lancement.ics").data)["STATUS"] == "CANCELLED"
