@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import event as sql_event
 from sqlalchemy import func, select
 
 from eventapp.extensions import db
@@ -442,6 +443,31 @@ def test_one_click_post_unsubscribes_at_once_without_cookie_or_csrf_token(app, c
     assert week3 == ["alex@example.org"]
     # Again: still fine, nothing to do.
     assert client.post(f"/unsubscribe/{_token_of(mine[1])}").status_code == 200
+
+
+def test_unsubscribing_withdraws_the_pending_mails_in_one_pass(app, client):
+    event, other_event = make_event(), make_event()
+    kit = make_kit(event, other_event)
+    make_sheet(kit, 1, RELEASE)
+    add_registrant(event, "camille@example.org")
+    add_registrant(other_event, "camille@example.org")
+    release_due_sheets(RELEASE)
+    db.session.commit()
+    token = _token_of(followups()[0])
+    outbox_updates = []
+
+    def count_outbox_updates(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            outbox_updates.append(statement)
+
+    sql_event.listen(db.engine, "before_cursor_execute", count_outbox_updates)
+    try:
+        assert client.post(f"/unsubscribe/{token}").status_code == 200
+    finally:
+        sql_event.remove(db.engine, "before_cursor_execute", count_outbox_updates)
+    # Two registrations of the address, one walk: kits withdraws the follow-ups once.
+    assert len(outbox_updates) == 1
+    assert {m.status for m in followups()} == {OutboxStatus.CANCELLED}
 
 
 def test_get_on_the_unsubscribe_link_only_shows_a_button(app, client):

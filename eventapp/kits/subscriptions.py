@@ -23,7 +23,7 @@ from eventapp.kits.tokens import registrant_key, subscriber_key, withdraw_follow
 from eventapp.models import now_utc
 from eventapp.outbox.services import enqueue
 from eventapp.registrations.models import Registration
-from eventapp.registrations.services import set_followups
+from eventapp.registrations.services import record_followup_choice
 from eventapp.site.services import absolute_url
 from eventapp.text import email_key
 from eventapp.tokens import hash_token, new_token
@@ -172,7 +172,7 @@ def stop_followups(kit: Kit, address_key: str, now: datetime | None = None) -> i
         )
     )
     for registration in registrations:
-        set_followups(registration, False, now)
+        record_followup_choice(registration, False, now)  # the withdrawal below covers them
     for subscriber in subscribers:
         subscriber.status = SubscriptionStatus.UNSUBSCRIBED
         subscriber.unsubscribed_at = now

@@ -279,13 +279,22 @@ def cancel_registration(registration: Registration, now: datetime | None = None)
 
 
 def set_followups(registration: Registration, wanted: bool, now: datetime | None = None) -> None:
-    """Turn the follow-up mails (one per new sheet) on or off."""
+    """Turn the follow-up mails (one per new sheet) on or off, withdrawing the queued ones."""
+    record_followup_choice(registration, wanted, now)
+    if not wanted:
+        drop_registration_followups(registration)  # takes effect at once, queued ones too
+
+
+def record_followup_choice(
+    registration: Registration, wanted: bool, now: datetime | None = None
+) -> None:
+    """Note whether the person wants follow-ups; the caller withdraws what is queued."""
+    # Kept apart from set_followups: a kit unsubscribing an address withdraws every pending
+    # follow-up of the address itself, once, instead of once per registration.
     if registration.wants_followups != wanted:
         registration.wants_followups = wanted
         registration.followups_changed_at = now or now_utc()
         db.session.flush()
-    if not wanted:
-        drop_registration_followups(registration)  # takes effect at once, queued ones too
 
 
 def anonymised_fields(now: datetime) -> dict[str, Any]:
