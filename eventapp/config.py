@@ -126,10 +126,17 @@ KIT_CONFIRM_RESEND_MINUTES = 10  # at most one confirmation mail per address and
 KIT_FOLLOWUP_GRACE_HOURS = 7 * 24  # a sheet due longer ago than this is not announced by mail
 KIT_RELEASE_BATCH_SIZE = 2000  # subscribers read, and mails inserted, per batch
 
-# Back office (/admin). Sign-in attempts that fail count against two limits: per client address,
-# and per account typed (whatever the address it comes from). Store: RATELIMIT_STORAGE_URI.
+# Back office (/admin). Sign-in attempts that fail count against two hard limits: per client
+# address, and per account typed from that address. Store: RATELIMIT_STORAGE_URI.
 LOGIN_RATE_LIMIT_PER_IP = "20 per 15 minutes;100 per day"
 LOGIN_RATE_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+# Per account from any address, failures only slow sign-in down (a pause that doubles after each
+# one, up to a cap): a hard limit there would let anyone lock an organiser out.
+LOGIN_SLOWDOWN_AFTER = 10  # failed sign-ins of one account within the window before pausing
+LOGIN_SLOWDOWN_WINDOW_MINUTES = 15
+LOGIN_SLOWDOWN_MAX_SECONDS = 8.0
+# Wrong current passwords on /admin/password, per signed-in account.
+PASSWORD_CHECK_RATE_LIMIT = "5 per 15 minutes"
 # argon2id cost of the organisers' password hashes (RFC 9106 "low memory" profile); a hash made
 # with other values is upgraded at the next sign-in.
 ARGON2_TIME_COST = 3

@@ -10,7 +10,8 @@ from werkzeug.routing import IntegerConverter
 
 from eventapp import config as default_config
 from eventapp.auth.models import User, UserRole
-from eventapp.auth.services import find_user
+from eventapp.auth.services import check_password, find_user
+from eventapp.auth.views import _account_failures, slowdown_seconds
 from eventapp.extensions import db
 from tests.admin_helpers import (  # noqa: F401 - cheap_hashing is an autouse fixture
     PASSWORD,
@@ -150,16 +151,50 @@ def test_sign_in_is_throttled_per_client_address(app, client):
     assert login(client, "someone@example.org", PASSWORD, ip="10.0.0.2").status_code == 303
 
 
-def test_sign_in_is_throttled_per_account_from_any_address(app, client):
+def test_sign_in_is_throttled_per_account_and_address(app, client):
     app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"] = "3 per hour"
     user = make_user(email="target@example.org")
-    for attempt in range(3):
-        response = login(client, "Target@Example.org", "wrong password!", ip=f"10.0.1.{attempt}")
+    for _ in range(3):
+        response = login(client, "Target@Example.org", "wrong password!", ip="10.0.1.1")
         assert response.status_code == 401
-    response = login(client, user, PASSWORD, ip="10.0.2.1")
+    response = login(client, user, PASSWORD, ip="10.0.1.1")
     assert response.status_code == 429
-    # Other accounts sign in as usual.
-    assert login(client, make_user(), ip="10.0.2.2").status_code == 303
+    # The owner, from their own address, is not locked out by someone else's guesses.
+    assert login(client, user, PASSWORD, ip="10.0.2.1").status_code == 303
+
+
+def test_guesses_at_one_account_from_many_addresses_slow_it_down_without_locking_it(app, client):
+    app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"] = "3 per hour"
+    app.config["LOGIN_SLOWDOWN_MAX_SECONDS"] = 0  # the pause itself is not waited for here
+    user = make_user(email="target@example.org")
+    for attempt in range(12):
+        response = login(client, "target@example.org", "wrong password!", ip=f"10.0.3.{attempt}")
+        assert response.status_code == 401
+    assert login(client, user, PASSWORD, ip="10.0.4.1").status_code == 303
+    with app.test_request_context():
+        assert _account_failures("target@example.org") == 12
+
+
+def test_the_pause_before_a_password_check_doubles_up_to_its_cap():
+    pauses = [slowdown_seconds(failures, 10, 8.0) for failures in (0, 9, 10, 11, 12, 20)]
+    assert pauses == [0.0, 0.0, 0.25, 0.5, 1.0, 8.0]
+
+
+def test_the_current_password_check_is_throttled(app, client):
+    app.config["PASSWORD_CHECK_RATE_LIMIT"] = "3 per hour"
+    user = make_user()
+    login(client, user)
+    post = Poster(client)
+    form = {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}
+    for _ in range(3):
+        response = post("/admin/password", {**form, "current_password": "not my password!"})
+        assert response.status_code == 422
+        assert "Ce n'est pas votre mot de passe actuel." in text(response)
+    response = post("/admin/password", {**form, "current_password": PASSWORD})
+    assert response.status_code == 429
+    assert "Trop d'essais du mot de passe actuel" in text(response)
+    db.session.refresh(user)
+    assert check_password(user, PASSWORD)  # unchanged
 
 
 def test_successful_sign_ins_do_not_count_against_the_limit(app, client):

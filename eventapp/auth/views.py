@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import (
     Blueprint,
@@ -55,10 +56,46 @@ def _account_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT_PER_ACCOUNT"]
 
 
+def _typed_account() -> str:
+    # The address typed, known or not: the limits say nothing about whether the account exists.
+    return email_key(request.form.get("email", ""))[:254]
+
+
 def _account_key() -> str:
-    # The address typed, known or not: guessing at one account is slowed down from any number
-    # of client addresses, and the limit says nothing about whether the account exists.
-    return "account:" + email_key(request.form.get("email", ""))[:254]
+    # Per account and client address: failures from elsewhere never lock the owner out.
+    return f"account:{_typed_account()}|{get_remote_address()}"
+
+
+def slowdown_seconds(failures: int, after: int, maximum: float) -> float:
+    """Return the pause before checking a password, given the account's recent failures."""
+    if failures < after:
+        return 0.0
+    return min(maximum, 0.25 * 2 ** (failures - after))
+
+
+def _failures_key(account: str) -> str:
+    return f"login-failures/{account}"
+
+
+def _account_failures(account: str) -> int:
+    return int(limiter.storage.get(_failures_key(account)) or 0)
+
+
+def _count_failure(account: str) -> None:
+    window = current_app.config["LOGIN_SLOWDOWN_WINDOW_MINUTES"] * 60
+    limiter.storage.incr(_failures_key(account), window)
+
+
+def _pause_for(account: str) -> None:
+    """Slow down guessing at one account from many addresses, without ever blocking it."""
+    config = current_app.config
+    pause = slowdown_seconds(
+        _account_failures(account),
+        config["LOGIN_SLOWDOWN_AFTER"],
+        config["LOGIN_SLOWDOWN_MAX_SECONDS"],
+    )
+    if pause:
+        time.sleep(pause)
 
 
 def _failed(response: Response) -> bool:
@@ -90,9 +127,12 @@ def login():
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("admin/login.html", form=form), status
+    account = _typed_account()
+    _pause_for(account)
     user = authenticate(form.email.data, form.password.data)
     if user is None:
         db.session.rollback()
+        _count_failure(account)
         log.warning("failed sign-in for %r from %s", form.email.data[:254], request.remote_addr)
         form.password.data = ""
         return render_template(

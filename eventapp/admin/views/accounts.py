@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user, login_user
+from werkzeug.exceptions import TooManyRequests
 
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.auth import services
 from eventapp.auth.forms import EditUserForm, NewUserForm, OwnPasswordForm, SetPasswordForm
 from eventapp.auth.models import User, UserRole
-from eventapp.extensions import db
+from eventapp.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 own_bp = Blueprint("own", __name__)
@@ -124,13 +136,33 @@ def _stay_signed_in(user: User) -> None:
     login_user(user)
 
 
+def _password_check_limit() -> str:
+    return current_app.config["PASSWORD_CHECK_RATE_LIMIT"]
+
+
+def _own_account() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _wrong_current_password(response) -> bool:
+    return bool(g.get("wrong_current_password"))
+
+
 @own_bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(
+    _password_check_limit,
+    methods=["POST"],
+    key_func=_own_account,
+    scope="password-check",
+    deduct_when=_wrong_current_password,
+)
 def own_password():
     """Change one's own password, the current one first."""
     user = current_user._get_current_object()
     form = OwnPasswordForm(user.email)
     if form.validate_on_submit():
         if not services.check_password(user, form.current_password.data):
+            g.wrong_current_password = True  # counts against PASSWORD_CHECK_RATE_LIMIT
             form.current_password.errors.append(gettext("Ce n'est pas votre mot de passe actuel."))
         else:
             services.set_password(user, form.password.data)
@@ -144,3 +176,15 @@ def own_password():
             return redirect(url_for("admin.dashboard"), code=303)
     status = 422 if request.method == "POST" else 200
     return render_template("admin/accounts/own_password.html", form=form), status
+
+
+@own_bp.errorhandler(TooManyRequests)
+def too_many_password_checks(error: TooManyRequests):
+    """Say that the current password cannot be tried again for a while."""
+    form = OwnPasswordForm(current_user.email)
+    form.current_password.errors = [
+        gettext(
+            "Trop d'essais du mot de passe actuel. Patientez quelques minutes avant de réessayer."
+        )
+    ]
+    return render_template("admin/accounts/own_password.html", form=form), 429
