@@ -192,6 +192,7 @@ def world(request, tmp_path_factory):
         "PERSONAL_LINK_RATE_LIMIT": PLENTY,
         "LOGIN_RATE_LIMIT_PER_IP": PLENTY,
         "LOGIN_RATE_LIMIT_PER_ACCOUNT": PLENTY,
+        "LOGIN_SLOWDOWN_MAX_SECONDS": 0,  # thousands of wrong passwords for one account here
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_KIB": 1024,
         "ARGON2_PARALLELISM": 1,
