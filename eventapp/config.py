@@ -135,6 +135,10 @@ LOGIN_RATE_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
 LOGIN_SLOWDOWN_AFTER = 10  # failed sign-ins of one account within the window before pausing
 LOGIN_SLOWDOWN_WINDOW_MINUTES = 15
 LOGIN_SLOWDOWN_MAX_SECONDS = 8.0
+# A back-office session ends when signed out (on the server: a copied cookie opens nothing),
+# after this long whatever happens, and after this long unused.
+ADMIN_SESSION_MAX_HOURS = 12
+ADMIN_SESSION_IDLE_MINUTES = 60
 # Wrong current passwords on /admin/password, per signed-in account.
 PASSWORD_CHECK_RATE_LIMIT = "5 per 15 minutes"
 # argon2id cost of the organisers' password hashes (RFC 9106 "low memory" profile); a hash made

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from eventapp import config as default_config
-from eventapp.auth.models import User, UserRole
+from eventapp.auth.models import LoginSession, User, UserRole
 from eventapp.auth.services import check_password, find_user
 from eventapp.auth.views import _account_failures, slowdown_seconds
 from eventapp.extensions import db
+from eventapp.models import now_utc
 from tests.admin_helpers import (  # noqa: F401 - cheap_hashing is an autouse fixture
     PASSWORD,
     Poster,
     audit_actions,
     cheap_hashing,
+    count,
     csrf_from,
     login,
     make_user,
@@ -366,3 +370,52 @@ def test_demo_login_creates_one_admin_with_a_random_password_once(app, runner, c
     assert "with the password" not in second.output
     assert "admin@example.org" in second.output
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
+
+
+# --- sessions end on the server (security finding 2) -------------------------------------------
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_a_copied_session_cookie_opens_nothing_after_sign_out(app, client):
+    login(client, make_user())
+    copied = _session_cookie(client)
+    token = csrf_from(client.get("/admin/"))
+    assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/admin/").status_code == 302
+    assert count(LoginSession) == 0
+
+
+def test_a_session_ends_after_its_absolute_lifetime_even_when_used(app, client):
+    login(client, make_user())
+    assert client.get("/admin/").status_code == 200
+    opened = db.session.scalars(select(LoginSession)).one()
+    opened.created_at = now_utc() - timedelta(
+        hours=app.config["ADMIN_SESSION_MAX_HOURS"], minutes=1
+    )
+    db.session.commit()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_session_left_unused_ends_after_the_idle_timeout(app, client):
+    login(client, make_user())
+    assert client.get("/admin/").status_code == 200
+    with client.session_transaction() as cookie:
+        idle = app.config["ADMIN_SESSION_IDLE_MINUTES"] + 1
+        cookie["seen_at"] -= idle * 60
+    assert client.get("/admin/").status_code == 302
+
+
+def test_two_sign_ins_are_two_sessions_and_signing_out_of_one_keeps_the_other(app, client):
+    user = make_user()
+    other = app.test_client()
+    login(client, user)
+    login(other, user)
+    assert count(LoginSession) == 2
+    client.post("/admin/logout", data={"csrf_token": csrf_from(client.get("/admin/"))})
+    assert client.get("/admin/").status_code == 302
+    assert other.get("/admin/").status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventapp.extensions import db
@@ -61,3 +61,18 @@ class User(db.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+
+
+class LoginSession(db.Model):
+    """One sign-in, named in the session cookie by a secret kept here only as its hash: signing
+    out deletes the row, and a copy of the cookie opens nothing any more."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<LoginSession {self.id} of user {self.user_id}>"

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from eventapp.auth.models import User, UserRole
+from eventapp.auth.models import LoginSession, User, UserRole
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.text import email_key
+from eventapp.tokens import hash_token, new_token
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -88,15 +89,50 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> User
     return user
 
 
-def load_session_user(session_id: str) -> User | None:
-    """Return the user a session cookie names, unless its sessions were ended since."""
+def load_session_user(
+    session_id: str, login_token: str | None, now: datetime | None = None
+) -> User | None:
+    """Return the user a session cookie names, unless its sessions were ended since: signed out
+    (its login session deleted), past its absolute lifetime, or all ended at once."""
     user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    if not (user_id.isdigit() and version.isdigit()) or not login_token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
         return None
-    return user
+    lifetime = timedelta(hours=current_app.config["ADMIN_SESSION_MAX_HOURS"])
+    opened = db.session.scalar(
+        select(LoginSession.id).where(
+            LoginSession.token_hash == hash_token(login_token[:200]),
+            LoginSession.user_id == user.id,
+            LoginSession.created_at > (now or now_utc()) - lifetime,
+        )
+    )
+    return user if opened is not None else None
+
+
+def open_login_session(user: User, now: datetime | None = None) -> str:
+    """Record a sign-in and return the secret that names it in the session cookie; forget the
+    user's sign-ins past their lifetime."""
+    now = now or now_utc()
+    lifetime = timedelta(hours=current_app.config["ADMIN_SESSION_MAX_HOURS"])
+    db.session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.created_at <= now - lifetime
+        )
+    )
+    raw, hashed = new_token()
+    db.session.add(LoginSession(user_id=user.id, token_hash=hashed, created_at=now))
+    db.session.flush()
+    return raw
+
+
+def close_login_session(login_token: str | None) -> None:
+    """Forget a sign-in: the session cookie that names it opens nothing any more."""
+    if login_token:
+        db.session.execute(
+            delete(LoginSession).where(LoginSession.token_hash == hash_token(login_token[:200]))
+        )
 
 
 def create_user(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -22,8 +23,14 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
 from eventapp.auth.forms import LoginForm, LogoutForm
-from eventapp.auth.services import authenticate, load_session_user
+from eventapp.auth.services import (
+    authenticate,
+    close_login_session,
+    load_session_user,
+    open_login_session,
+)
 from eventapp.extensions import db, limiter, login_manager
+from eventapp.models import now_utc
 from eventapp.site.services import is_safe_next
 from eventapp.text import email_key
 
@@ -33,11 +40,29 @@ bp = Blueprint("auth", __name__)
 
 # A failed sign-in answers 401: only those count against the limits below.
 FAILED_LOGIN = 401
+# The idle clock in the session cookie moves by steps: not a new cookie on every request.
+SEEN_AT_STEP_SECONDS = 60
 
 
 @login_manager.user_loader
 def _load_user(session_id: str):
-    return load_session_user(session_id)
+    now = now_utc()
+    idle = timedelta(minutes=current_app.config["ADMIN_SESSION_IDLE_MINUTES"])
+    seen_at = session.get("seen_at")
+    if not isinstance(seen_at, int) or now - datetime.fromtimestamp(seen_at, UTC) > idle:
+        return None  # left unused too long: sign in again
+    user = load_session_user(session_id, session.get("login_token"), now)
+    if user is not None and now.timestamp() - seen_at >= SEEN_AT_STEP_SECONDS:
+        session["seen_at"] = int(now.timestamp())  # the signed cookie carries the idle clock
+    return user
+
+
+def sign_in(user) -> None:
+    """Start a fresh session for this user, named by a new login session on the server."""
+    session.clear()  # nothing from before the sign-in carries over into the signed-in session
+    login_user(user)
+    session["login_token"] = open_login_session(user)
+    session["seen_at"] = int(now_utc().timestamp())
 
 
 @login_manager.unauthorized_handler
@@ -140,9 +165,8 @@ def login():
             form=form,
             refusal=gettext("Adresse mail ou mot de passe incorrect."),
         ), FAILED_LOGIN
+    sign_in(user)
     db.session.commit()
-    session.clear()  # nothing from before the sign-in carries over into the signed-in session
-    login_user(user)
     return redirect(_landing(form.next.data), code=303)
 
 
@@ -166,6 +190,8 @@ def logout():
     if not current_user.is_authenticated:
         return redirect_to_login()
     if LogoutForm().validate_on_submit():
+        close_login_session(session.get("login_token"))
+        db.session.commit()
         logout_user()
         session.clear()
         flash(gettext("Vous êtes déconnecté·e."), "success")

@@ -11,17 +11,17 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
 from eventapp.audit.services import changed, record, snapshot
 from eventapp.auth import services
 from eventapp.auth.forms import EditUserForm, NewUserForm, OwnPasswordForm, SetPasswordForm
 from eventapp.auth.models import User, UserRole
+from eventapp.auth.views import sign_in
 from eventapp.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -123,17 +123,11 @@ def set_password(user_id: int):
         ), 422
     services.set_password(user, form.password.data)
     record("user.password", user, label=user.email)
-    db.session.commit()
     if user.id == current_user.id:
-        _stay_signed_in(user)
+        sign_in(user)  # this session stays open, the others end
+    db.session.commit()
     flash(gettext("Nouveau mot de passe enregistré pour %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.accounts.index"), code=303)
-
-
-def _stay_signed_in(user: User) -> None:
-    """Keep this session open after one's own password change (the others end)."""
-    session.clear()
-    login_user(user)
 
 
 def _password_check_limit() -> str:
@@ -167,8 +161,8 @@ def own_password():
         else:
             services.set_password(user, form.password.data)
             record("user.password", user, label=user.email)
+            sign_in(user)  # this session stays open, the others end
             db.session.commit()
-            _stay_signed_in(user)
             flash(
                 gettext("Votre mot de passe est changé ; vos autres sessions sont fermées."),
                 "success",
