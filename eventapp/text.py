@@ -1,4 +1,4 @@
-"""Small text helpers shared by several domains: slugs and address keys."""
+"""Small text helpers shared by several domains: slugs, address keys, one-line values."""
 
 from __future__ import annotations
 
@@ -14,3 +14,8 @@ def slugify(text: str, max_length: int = 60) -> str:
 def email_key(email: str) -> str:
     """Fold an address for comparison and storage: Jean.Dupont@RTES.fr and jean.dupont@rtes.fr are one."""
     return email.strip().casefold()
+
+
+def one_line(value: str) -> str:
+    """Collapse each run of whitespace, CR and LF included, to a space: a header stays one line."""
+    return " ".join(value.split())

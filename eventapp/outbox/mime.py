@@ -18,7 +18,7 @@ from email.header import Header
 from email.utils import encode_rfc2231, format_datetime, formataddr, parseaddr
 from typing import Any, NamedTuple
 
-from eventapp.outbox.render import single_line
+from eventapp.text import one_line
 
 CRLF = b"\r\n"
 LINESEP = "\r\n"
@@ -36,7 +36,7 @@ def configured_address(configured: str | tuple[str, str], default_name: str = ""
         name, addr = configured
     else:
         name, addr = parseaddr(configured)
-    return MailAddress(single_line(name or default_name), addr)
+    return MailAddress(one_line(name or default_name), addr)
 
 
 def _one_line(value: str) -> str:
@@ -48,7 +48,7 @@ def _one_line(value: str) -> str:
 @functools.lru_cache(maxsize=256)  # a fan-out's subject and sender are the same every time
 def _header_text(name: str, value: str) -> str:
     """Encode a text header: ASCII as is (folded at spaces), anything else as RFC 2047 words."""
-    value = single_line(value)  # a CR or LF becomes a space: it can never start a header
+    value = one_line(value)  # a CR or LF becomes a space: it can never start a header
     if value.isascii():
         return Header(value, "us-ascii", header_name=name).encode(linesep=LINESEP)
     return Header(value, "utf-8", header_name=name).encode(linesep=LINESEP)
@@ -57,7 +57,7 @@ def _header_text(name: str, value: str) -> str:
 @functools.lru_cache(maxsize=256)
 def _address(address: MailAddress) -> str:
     addr = _one_line(address.addr)
-    name = single_line(address.name)
+    name = one_line(address.name)
     if not name:
         return addr
     if name.isascii():
@@ -75,7 +75,7 @@ def _b64(data: bytes) -> bytes:
 
 
 def _filename(filename: str) -> str:
-    filename = single_line(filename)
+    filename = one_line(filename)
     if filename.isascii():
         escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
         return f'filename="{escaped}"'
@@ -162,7 +162,7 @@ def build_mime(row: Any, *, sender: MailAddress, reply_to: MailAddress, date: da
     for name, value in (row.headers or {}).items():
         if not re.fullmatch(r"[A-Za-z0-9-]+", name):
             raise ValueError(f"bad header name {name!r}")
-        value = single_line(str(value))
+        value = one_line(str(value))
         # Written as given when ASCII: folding a long URL into encoded words breaks
         # List-Unsubscribe. Lines stay under the 998 octets SMTP allows.
         if not value.isascii() or len(name) + len(value) > 990:

@@ -12,16 +12,13 @@ from flask_babel import force_locale
 from jinja2 import Template
 from markupsafe import escape
 
+from eventapp.text import one_line
+
 
 class RenderedMail(NamedTuple):
     subject: str
     text: str
     html: str
-
-
-def single_line(value: str) -> str:
-    """Collapse each run of whitespace, CR and LF included, to a space: a header stays one line."""
-    return " ".join(value.split())
 
 
 def init_outbox(app: Flask, organisation: Callable[[], Any]) -> None:
@@ -60,7 +57,7 @@ def render_mail(template: str, locale: str, context: Mapping[str, Any]) -> Rende
     with force_locale(locale):
         text_template = env.get_template(f"mail/{template}.txt")
         html_template = env.get_template(f"mail/{template}.html")
-        subject = single_line(_render_block(text_template, "subject", values))
+        subject = one_line(_render_block(text_template, "subject", values))
         return RenderedMail(subject, text_template.render(values), html_template.render(values))
 
 
@@ -115,7 +112,7 @@ class MailPattern:
         html_values = [str(escape(v)) if _HTML_SPECIAL(v) else v for v in values]
         subject = _join(self._subject, values)
         if self._subject_varies:  # a value went in: it must not break the header line
-            subject = single_line(subject)
+            subject = one_line(subject)
         return RenderedMail(subject, _join(self._text, values), _join(self._html, html_values))
 
 

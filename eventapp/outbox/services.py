@@ -20,7 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.outbox.render import MailPattern, RenderedMail, render_mail, single_line
+from eventapp.outbox.render import MailPattern, RenderedMail, render_mail
+from eventapp.text import one_line
 
 outbox = OutboxMessage.__table__
 
@@ -109,7 +110,7 @@ def _checked_header_name(name: str) -> str:
 
 
 def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    return {_checked_header_name(n): single_line(str(v)) for n, v in (headers or {}).items()}
+    return {_checked_header_name(n): one_line(str(v)) for n, v in (headers or {}).items()}
 
 
 def _attachments_json(attachments: Sequence[Attachment]) -> list[dict[str, str]]:
@@ -118,7 +119,7 @@ def _attachments_json(attachments: Sequence[Attachment]) -> list[dict[str, str]]
             raise ValueError(f"not a content type: {attachment.content_type!r}")
     return [
         {
-            "filename": single_line(a.filename),
+            "filename": one_line(a.filename),
             "content_type": a.content_type,
             "data": base64.b64encode(a.data).decode("ascii"),
         }
@@ -177,7 +178,7 @@ def enqueue(
     """Render mail/<template>.txt/.html in `locale` and add one row in the caller's transaction;
     None when dedupe_key exists."""
     to = _checked_address(to)
-    to_name = _fit(single_line(to_name), 200)
+    to_name = _fit(one_line(to_name), 200)
     rendered = render_mail(template, locale, {"to": to, "to_name": to_name, **context})
     row = _row(
         rendered, to, dedupe_key, to_name=to_name, locale=locale, kind=kind or template,
@@ -202,7 +203,7 @@ def enqueue_rendered(
     """Add one mail rendered by the caller (a MailPattern filled in) to the caller's
     transaction; False when dedupe_key exists."""
     row = _row(
-        mail, _checked_address(to), dedupe_key, to_name=_fit(single_line(to_name), 200),
+        mail, _checked_address(to), dedupe_key, to_name=_fit(one_line(to_name), 200),
         locale=locale, kind=kind, calendar=calendar, now=now,
     )  # fmt: skip
     statement = _insert_one(db.session.get_bind().dialect.name)
@@ -293,7 +294,7 @@ def enqueue_many(
         rows = []
         for index, recipient in enumerate(batch):
             to = _checked_address(recipient.to)
-            to_name = _fit(single_line(recipient.to_name), 200)
+            to_name = _fit(one_line(recipient.to_name), 200)
             names = tuple(recipient.context)
             values = [to, to_name, *map(str, recipient.context.values())]
             filled = tuple(map(bool, values))
