@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import secrets
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.registrations.models import Registration, RegistrationStatus, RegistrationToken
+from eventapp.registrations import services
+from eventapp.registrations.models import (
+    Registration,
+    RegistrationStatus,
+    RegistrationToken,
+    TokenPurpose,
+)
+from eventapp.registrations.tokens import store_tokens
 from tests.factories import make_event
 from tests.helpers import csrf_token, text
 
@@ -285,6 +295,70 @@ def test_tokens_are_random_purpose_specific_and_stored_hashed(
     # A join token does not open the attendee space, nor the reverse.
     assert client.get(f"/r/{join_token}").status_code == 404
     assert client.get(f"/j/{manage_token}").status_code == 404
+
+
+def calendar_entries(client, confirmation) -> dict[str, str]:
+    """Return, as text, what leaves the site for calendars: the invite attached to the mail, the
+    one downloaded from the attendee space, and the space's Google and Outlook links."""
+    space = path(links_in(confirmation)["manage"])
+    hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', client.get(space).text)]
+
+    def query_of(prefix: str) -> str:
+        url = next(h for h in hrefs if h.startswith(prefix))
+        return " ".join(v for values in parse_qs(urlsplit(url).query).values() for v in values)
+
+    def unfolded(data: bytes) -> str:
+        return data.decode().replace("\r\n ", "")
+
+    return {
+        "attached": unfolded(calendar_of(confirmation).to_ical()),
+        "downloaded": unfolded(client.get(space + "/invite.ics").data),
+        "google": query_of("https://calendar.google.com/"),
+        "outlook": query_of("https://outlook.live.com/"),
+    }
+
+
+def test_calendars_carry_the_join_secret_only_which_opens_the_room_and_nothing_else(
+    app, client, runner, smtp_server, event
+):
+    register(client, event)
+    deliver(runner)
+    (confirmation,) = smtp_server.messages
+    manage_token = links_in(confirmation)["manage"].rsplit("/", 1)[1]
+    csrf = {"csrf_token": csrf_token(client, path(links_in(confirmation)["manage"]))}
+    for where, entry in calendar_entries(client, confirmation).items():
+        assert manage_token not in entry, where
+        assert "/r/" not in entry, where
+        (join,) = set(LINK.findall(entry))
+        assert "/j/" in join, where
+        join_token = join.rsplit("/", 1)[1]
+        opened = client.get(path(join))
+        assert opened.status_code == 303 and opened.headers["Location"] == event.connection_url
+        # The join secret opens neither the attendee space nor what it can do.
+        assert client.get(f"/r/{join_token}").status_code == 404
+        assert client.get(f"/r/{join_token}/data.json").status_code == 404
+        assert client.post(f"/r/{join_token}/cancel", data=csrf).status_code == 404
+        assert (
+            client.post(f"/r/{join_token}/erase", data=csrf | {"confirm": "y"}).status_code == 404
+        )
+    (registration,) = registrations()
+    assert registration.status == RegistrationStatus.CONFIRMED
+    # The manage link is still in the mail body, where it belongs.
+    assert client.get(path(links_in(confirmation)["manage"])).status_code == 200
+
+
+def test_an_attendee_space_from_before_join_secrets_still_gets_a_working_join_link(
+    app, client, event
+):
+    registration = services.register_attendee(
+        event, services.Applicant(full_name="Anne", email="anne@example.org")
+    )
+    db.session.execute(delete(RegistrationToken))  # as if minted before: a manage secret alone
+    old_manage = secrets.token_urlsafe(32)
+    store_tokens(registration, {TokenPurpose.MANAGE: old_manage})
+    db.session.commit()
+    (join,) = {url for url in LINK.findall(client.get(f"/r/{old_manage}").text) if "/j/" in url}
+    assert client.get(path(join)).headers["Location"] == event.connection_url
 
 
 def test_a_replayed_cancel_changes_nothing(app, client, runner, smtp_server, event):
