@@ -239,6 +239,11 @@ def test_utm_parameters_and_referrer_are_kept(app, client, event):
             "Cette adresse mail n'est pas valide.",
             "This email address is not valid.",
         ),
+        (
+            {"email": "jösé@example.com"},
+            "Cette adresse contient des caractères accentués avant l'arobase",
+            "This address has accented characters before the @ sign",
+        ),
         ({"full_name": "x" * 201}, "200", "200"),
         ({"category": "pirate"}, "N'est pas un choix valide.", "Not a valid choice."),
         ({"full_name": "Eve\r\nBcc: victim@example.org"}, "une seule ligne", "single line"),
@@ -259,6 +264,14 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     assert 'class="error-summary"' in body
     assert registrations() == []
     assert outbox_keys() == []
+
+
+def test_an_international_domain_is_welcome_and_mailed_in_its_ascii_form(app, client, event):
+    assert register(client, event, email="anne@exämple.fr").status_code == 303
+    (registration,) = registrations()
+    assert registration.email == "anne@exämple.fr"
+    (address,) = db.session.scalars(select(OutboxMessage.to_address))
+    assert address == "anne@xn--exmple-cua.fr"
 
 
 @pytest.mark.parametrize("lang, message", [("fr", "rechargez la page"), ("en", "reload the page")])
