@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.registrations import services
+from eventapp.registrations import mails, services
 from eventapp.registrations.models import (
     Registration,
     RegistrationStatus,
@@ -168,6 +168,7 @@ def test_registering_twice_changes_nothing_and_sends_the_links_again(
     app, client, runner, smtp_server, event
 ):
     first = register(client, event)
+    links_sent_earlier(minutes=16)
     again = register(client, event, email="CAMILLE.MARTIN@example.org", full_name="Autre nom")
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
@@ -181,6 +182,92 @@ def test_registering_twice_changes_nothing_and_sends_the_links_again(
     # Both the first and the second set of links work.
     for message in smtp_server.messages:
         assert client.get(path(links_in(message)["manage"])).status_code == 200
+
+
+def links_sent_earlier(minutes: int) -> None:
+    """Move every registration's last links mail this far back, as if time had passed."""
+    for registration in registrations():
+        registration.links_sent_at = now_utc() - timedelta(minutes=minutes)
+    db.session.commit()
+
+
+def token_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(RegistrationToken))
+
+
+def outbox_links() -> list[dict[str, str]]:
+    """Return the personal links of each queued mail, oldest first."""
+    bodies = db.session.scalars(select(OutboxMessage.text_body).order_by(OutboxMessage.id))
+    kinds = {"manage": "/r/", "join": "/j/"}
+    return [
+        {
+            kind: next((u for u in LINK.findall(body) if part in u), None)
+            for kind, part in kinds.items()
+        }
+        for body in bodies
+    ]
+
+
+def test_re_posting_someones_address_mails_their_links_at_most_every_15_minutes(app, client, event):
+    first = register(client, event)
+    tokens = token_count()
+    assert outbox_keys() == ["registration:1:confirmation"]
+    # Within the window, re-posting the address mails nothing and mints nothing...
+    replies = [register(client, event) for _ in range(3)]
+    assert outbox_keys() == ["registration:1:confirmation"]
+    assert token_count() == tokens
+    # ...and the answer is the one anyone gets, registered or not.
+    newcomer = register(client, event, email="newcomer@example.org")
+    for reply in [first, *replies, newcomer]:
+        assert (reply.status_code, reply.headers["Location"]) == (303, newcomer.headers["Location"])
+        assert reply.get_data() == newcomer.get_data()
+    # Once the window has passed, the links are mailed again, once.
+    links_sent_earlier(minutes=app.config["REGISTRATION_LINKS_RESEND_MINUTES"] + 1)
+    register(client, event)
+    register(client, event)
+    keys = outbox_keys()
+    assert len([key for key in keys if key.startswith("registration:1:links:")]) == 1
+
+
+def test_join_links_stop_working_some_time_after_the_event(app, client, event):
+    register(client, event)
+    (links,) = outbox_links()
+    validity = timedelta(days=app.config.get("JOIN_LINK_VALID_DAYS_AFTER_END", 30))
+
+    def ended(ago: timedelta) -> None:
+        event.ends_at = now_utc() - ago
+        event.starts_at = event.ends_at - timedelta(hours=1)
+        db.session.commit()
+
+    ended(validity - timedelta(days=1))
+    assert client.get(path(links["join"])).headers["Location"] == event.connection_url
+    ended(validity + timedelta(minutes=1))
+    expired = client.get(path(links["join"]))
+    assert expired.status_code == 404
+    assert event.connection_url not in text(expired)
+    assert client.get(path(links["manage"]) + "/join").status_code == 404
+    # The attendee space lives on: the person keeps their data rights.
+    assert client.get(path(links["manage"])).status_code == 200
+
+
+def test_only_the_newest_secrets_of_a_registration_stay_alive(app, client, event):
+    app.config["REGISTRATION_LIVE_LINKS_MAX"] = 3
+    register(client, event)
+    (registration,) = registrations()
+    for number in range(1, 5):
+        mails.send_links_again(registration, now_utc() + timedelta(hours=number))
+        db.session.commit()
+    mailed = outbox_links()
+    assert len(mailed) == 5
+    for purpose in TokenPurpose:
+        alive = select(func.count()).where(RegistrationToken.purpose == purpose)
+        assert db.session.scalar(alive) == 3
+    for links in mailed[:2]:  # the confirmation and the first resend: revoked
+        assert client.get(path(links["manage"])).status_code == 404
+        assert client.get(path(links["join"])).status_code == 404
+    for links in mailed[2:]:
+        assert client.get(path(links["manage"])).status_code == 200
+        assert client.get(path(links["join"])).headers["Location"] == event.connection_url
 
 
 def test_capacity_without_waiting_list_refuses_clearly(app, client, event):

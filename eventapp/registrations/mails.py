@@ -16,7 +16,7 @@ from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.outbox.render import MailPattern, RenderedMail
 from eventapp.outbox.services import cancel_pending, enqueue_rendered
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
-from eventapp.registrations.tokens import mint_tokens, store_tokens
+from eventapp.registrations.tokens import mint_tokens, revoke_oldest_tokens, store_tokens
 from eventapp.site.services import absolute_url, current_organisation
 
 
@@ -34,6 +34,7 @@ def _links(registration: Registration) -> dict[str, str]:
     # The join secret is stored even on the waiting list: once promoted, the attendee space
     # shows it, and until then it opens nothing.
     store_tokens(registration, raws)
+    revoke_oldest_tokens(registration)
     return _link_urls(raws, with_join=registration.status == RegistrationStatus.CONFIRMED)
 
 
@@ -161,8 +162,11 @@ def send_draft(registration: Registration, draft: Draft, now: datetime) -> bool:
 
 
 def send_confirmation(registration: Registration, key: str, now: datetime) -> bool:
-    """Confirm a seat (at registration or on promotion) with the invite and both links."""
-    return send_draft(registration, draft_confirmation(registration, key), now)
+    """Confirm a seat (on promotion: the registration has older links) with the invite and both
+    links."""
+    queued = send_draft(registration, draft_confirmation(registration, key), now)
+    revoke_oldest_tokens(registration)
+    return queued
 
 
 def send_waitlist_notice(registration: Registration, now: datetime) -> bool:
@@ -171,7 +175,8 @@ def send_waitlist_notice(registration: Registration, now: datetime) -> bool:
 
 
 def send_links_again(registration: Registration, now: datetime) -> bool:
-    """Send the personal links again to someone who registered twice; old links keep working."""
+    """Send the personal links again to someone who registered twice; old links keep working
+    (up to REGISTRATION_LIVE_LINKS_MAX of them)."""
     links = _links(registration)
     key = f"links:{int(now.timestamp())}"  # a double click sends one mail, not two
     calendar = None

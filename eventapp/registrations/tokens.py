@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import insert, select
+from flask import current_app
+from sqlalchemy import delete, insert, select
 
 from eventapp.extensions import db
 from eventapp.registrations.models import Registration, RegistrationToken, TokenPurpose
@@ -48,6 +49,18 @@ def store_tokens(registration: Registration, raws: dict[TokenPurpose, str]) -> N
         ],
     )
     db.session.expire(registration, ["tokens"])  # a loaded list would miss the new ones
+
+
+def revoke_oldest_tokens(registration: Registration) -> None:
+    """Keep the newest REGISTRATION_LIVE_LINKS_MAX secrets of each purpose, revoke the others:
+    the links of old mails stop working rather than pile up without end."""
+    keep = current_app.config["REGISTRATION_LIVE_LINKS_MAX"]
+    table = RegistrationToken.__table__
+    for purpose in TokenPurpose:
+        mine = (table.c.registration_id == registration.id, table.c.purpose == purpose)
+        newest = select(table.c.id).where(*mine).order_by(table.c.id.desc()).limit(keep)
+        db.session.execute(delete(table).where(*mine, table.c.id.not_in(newest)))
+    db.session.expire(registration, ["tokens"])
 
 
 def ensure_join_token(registration: Registration, manage_raw: str) -> tuple[str, bool]:

@@ -258,10 +258,10 @@ def join_from_space(token: str):
 
 
 def _join(registration: Registration | None):
-    if registration is None:
+    now = now_utc()
+    if registration is None or now >= services.join_expires_at(registration.event):
         return render_template("registrations/invalid_link.html"), 404
     event = registration.event
-    now = now_utc()
     if registration.status != RegistrationStatus.CONFIRMED or event.status == "cancelled":
         return render_template(
             "registrations/join_refused.html", registration=registration, event=event
