@@ -65,6 +65,15 @@ OUTBOX_SMTP_TIMEOUT_SECONDS = 30
 REGISTRATION_CATEGORIES = ["elu", "agent", "ess", "journaliste", "autre"]
 REGISTRATION_RATE_LIMIT = "10 per minute;100 per day"
 JOIN_OPENS_MINUTES_BEFORE = 30  # the connection link redirects from this long before the start
+# Re-posting the form with an address already registered mails its links again: at most once
+# this often per registration, so the form cannot flood someone's mailbox nor pile up secrets.
+REGISTRATION_LINKS_RESEND_MINUTES = 15
+# A join secret sits in calendars, shared and synced: it stops opening anything this long after
+# the event's end (the attendee space's own secret lives on, for the person's data rights).
+JOIN_LINK_VALID_DAYS_AFTER_END = 30
+# Live secrets of each kind (attendee space, connection link) per registration; minting one
+# more revokes the oldest. Each mail with links mints a pair: confirmation, reminders, updates.
+REGISTRATION_LIVE_LINKS_MAX = 10
 
 # Data protection notice shown under every form that collects personal data.
 PRIVACY_CONTROLLER = ""  # defaults to the organisation's name

@@ -65,7 +65,6 @@ def request(event, **overrides) -> bytes:
         "attendee_email": "anne@example.org",
         "attendee_name": "Anne Martin",
         "join_url": f"{SITE}/j/join-token",
-        "personal_url": f"{SITE}/r/personal-token",
         "site_url": SITE,
         "organisation": current_organisation(),
         "organiser_email": "contact@events.test",
@@ -211,7 +210,7 @@ def test_cancelled_event_is_published_with_status_cancelled(app):
 # --- REQUEST and CANCEL -----------------------------------------------------------------------
 
 
-def test_request_invite_names_organiser_and_attendee_and_carries_the_personal_links(app):
+def test_request_invite_names_organiser_and_attendee_and_carries_the_join_link_only(app):
     event = make_event(slug="webinaire", starts_at=AFTER_DST, ics_sequence=2, connection_url=SECRET)
     data = request(event)
     calendar = parse(data)
@@ -231,7 +230,7 @@ def test_request_invite_names_organiser_and_attendee_and_carries_the_personal_li
     assert vevent["LOCATION"] == f"{SITE}/j/join-token"
     assert vevent["URL"] == f"{SITE}/j/join-token"
     assert f"{SITE}/j/join-token" in vevent["DESCRIPTION"]
-    assert f"{SITE}/r/personal-token" in vevent["DESCRIPTION"]
+    assert f"{SITE}/r/" not in data.decode()  # no attendee space: a calendar is shared
     assert f"{SITE}/events/webinaire" in vevent["DESCRIPTION"]
     assert b"secret-room" not in data  # the personal link stands for the real one
     (vtimezone,) = parse(data).walk("VTIMEZONE")
@@ -245,7 +244,7 @@ def test_request_location_is_the_venue_in_person_and_both_when_hybrid(app):
     vevent = only_vevent(request(in_person))
     assert vevent["LOCATION"] == "La Grappe, 59000 Lille"
     assert "/j/join-token" not in vevent["DESCRIPTION"]
-    assert f"{SITE}/r/personal-token" in vevent["DESCRIPTION"]
+    assert f"{SITE}/events/" in vevent["DESCRIPTION"]
 
     hybrid = make_event(kind=EventKind.HYBRID, venue="La Grappe, 59000 Lille")
     location = only_vevent(request(hybrid))["LOCATION"]
@@ -273,12 +272,11 @@ links = st.lists(st.one_of(TRICKY, st.sampled_from(list("aZ09_-"))), max_size=16
 )
 
 
-def icalendar_invite(event, *, attendee_email, attendee_name, join_url, personal_url) -> bytes:
+def icalendar_invite(event, *, attendee_email, attendee_name, join_url) -> bytes:
     """The same properties with the real values, serialised whole by icalendar."""
     join_url = join_url if event.is_online else ""
     values = {"email": attendee_email, "name": " ".join(attendee_name.split()),
-              "join_text": join_url, "join_uri": join_url,
-              "personal_text": personal_url, "personal_uri": personal_url}  # fmt: skip
+              "join_text": join_url, "join_uri": join_url}  # fmt: skip
     personal = invites._personal_properties(event, SITE, values)
     personal.DTSTAMP = NOW
     head, tail = invites._request_frame(event, SITE, current_organisation(), "contact@events.test")
@@ -292,19 +290,16 @@ def icalendar_invite(event, *, attendee_email, attendee_name, join_url, personal
 @given(
     name=names,
     join_url=st.one_of(st.just(""), links),
-    personal_url=st.one_of(st.just(""), links),
     locale=st.sampled_from(["fr", "en"]),
     kind=st.sampled_from(list(EventKind)),
 )
-def test_a_filled_invite_is_byte_for_byte_what_icalendar_writes(
-    app, name, join_url, personal_url, locale, kind
-):
+def test_a_filled_invite_is_byte_for_byte_what_icalendar_writes(app, name, join_url, locale, kind):
     event = db.session.scalar(select(Event).where(Event.slug == "pattern")) or make_event(
         slug="pattern", venue="La Grappe, 59000 Lille"
     )
     event.kind = kind
     values = {"attendee_email": "anne.o'hara+kit@example.org", "attendee_name": name,
-              "join_url": join_url, "personal_url": personal_url}  # fmt: skip
+              "join_url": join_url}  # fmt: skip
     with force_locale(locale):
         assert request(event, **values) == icalendar_invite(event, **values)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from eventapp.extensions import db
@@ -106,6 +107,30 @@ def test_a_filled_honeypot_or_a_bad_address_subscribes_no_one(app, client):
     assert missing.status_code == 400  # no CSRF token
     assert subscribers() == []
     assert followups("kit_subscription_confirm") == []
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_an_address_with_accents_before_the_at_sign_gets_a_clear_message(app, client, lang):
+    kit = make_kit()
+    url = f"/kits/{kit.slug}"
+    data = {"csrf_token": csrf_token(client, url), "email": "jösé@example.com"}
+    response = client.post(url + "/subscribe", data=data, headers={"Accept-Language": lang})
+    assert response.status_code == 422
+    assert (
+        "Cette adresse contient des caractères accentués avant l'arobase"
+        if lang == "fr"
+        else "This address has accented characters before the @ sign"
+    ) in text(response)
+    assert subscribers() == []
+    assert followups("kit_subscription_confirm") == []
+
+
+def test_an_international_domain_can_subscribe(app, client):
+    kit = make_kit()
+    assert subscribe(client, kit, "lecteur@exämple.fr").status_code == 303
+    (subscriber,) = subscribers()
+    assert subscriber.email == "lecteur@exämple.fr"
+    assert len(followups("kit_subscription_confirm")) == 1
 
 
 def test_an_expired_confirmation_link_is_refused_then_purged(app, client):

@@ -166,7 +166,6 @@ def test_the_invite_follows_the_event_whatever_its_updated_at(app):
             attendee_email="anne@example.org",
             attendee_name="Anne",
             join_url="https://events.test/j/x",
-            personal_url="https://events.test/r/x",
             site_url="https://events.test",
             organisation=current_organisation(),
             organiser_email="contact@events.test",
@@ -200,7 +199,7 @@ def test_the_caches_stay_bounded(app):
     for number in range(mails._PATTERNS_MAX + 3):
         event.title = f"Titre {number}"  # a new content each time, never flushed
         mails.render(registration, "registration_waitlisted", {"manage_url": "https://x.test/r/1"})
-        mails.invite(registration, "https://x.test/j/1", "https://x.test/r/1")
+        mails.invite(registration, "https://x.test/j/1")
     assert 0 < len(mails._PATTERNS) <= mails._PATTERNS_MAX
     assert 0 < len(ics._FRAMES) <= ics._FRAMES_MAX
     db.session.rollback()

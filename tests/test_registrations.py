@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import secrets
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from eventapp.extensions import db
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
-from eventapp.registrations.models import Registration, RegistrationStatus, RegistrationToken
+from eventapp.registrations import mails, services
+from eventapp.registrations.models import (
+    Registration,
+    RegistrationStatus,
+    RegistrationToken,
+    TokenPurpose,
+)
+from eventapp.registrations.tokens import store_tokens
 from tests.factories import make_event
 from tests.helpers import csrf_token, text
 
@@ -158,6 +168,7 @@ def test_registering_twice_changes_nothing_and_sends_the_links_again(
     app, client, runner, smtp_server, event
 ):
     first = register(client, event)
+    links_sent_earlier(minutes=16)
     again = register(client, event, email="CAMILLE.MARTIN@example.org", full_name="Autre nom")
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
@@ -171,6 +182,92 @@ def test_registering_twice_changes_nothing_and_sends_the_links_again(
     # Both the first and the second set of links work.
     for message in smtp_server.messages:
         assert client.get(path(links_in(message)["manage"])).status_code == 200
+
+
+def links_sent_earlier(minutes: int) -> None:
+    """Move every registration's last links mail this far back, as if time had passed."""
+    for registration in registrations():
+        registration.links_sent_at = now_utc() - timedelta(minutes=minutes)
+    db.session.commit()
+
+
+def token_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(RegistrationToken))
+
+
+def outbox_links() -> list[dict[str, str]]:
+    """Return the personal links of each queued mail, oldest first."""
+    bodies = db.session.scalars(select(OutboxMessage.text_body).order_by(OutboxMessage.id))
+    kinds = {"manage": "/r/", "join": "/j/"}
+    return [
+        {
+            kind: next((u for u in LINK.findall(body) if part in u), None)
+            for kind, part in kinds.items()
+        }
+        for body in bodies
+    ]
+
+
+def test_re_posting_someones_address_mails_their_links_at_most_every_15_minutes(app, client, event):
+    first = register(client, event)
+    tokens = token_count()
+    assert outbox_keys() == ["registration:1:confirmation"]
+    # Within the window, re-posting the address mails nothing and mints nothing...
+    replies = [register(client, event) for _ in range(3)]
+    assert outbox_keys() == ["registration:1:confirmation"]
+    assert token_count() == tokens
+    # ...and the answer is the one anyone gets, registered or not.
+    newcomer = register(client, event, email="newcomer@example.org")
+    for reply in [first, *replies, newcomer]:
+        assert (reply.status_code, reply.headers["Location"]) == (303, newcomer.headers["Location"])
+        assert reply.get_data() == newcomer.get_data()
+    # Once the window has passed, the links are mailed again, once.
+    links_sent_earlier(minutes=app.config["REGISTRATION_LINKS_RESEND_MINUTES"] + 1)
+    register(client, event)
+    register(client, event)
+    keys = outbox_keys()
+    assert len([key for key in keys if key.startswith("registration:1:links:")]) == 1
+
+
+def test_join_links_stop_working_some_time_after_the_event(app, client, event):
+    register(client, event)
+    (links,) = outbox_links()
+    validity = timedelta(days=app.config.get("JOIN_LINK_VALID_DAYS_AFTER_END", 30))
+
+    def ended(ago: timedelta) -> None:
+        event.ends_at = now_utc() - ago
+        event.starts_at = event.ends_at - timedelta(hours=1)
+        db.session.commit()
+
+    ended(validity - timedelta(days=1))
+    assert client.get(path(links["join"])).headers["Location"] == event.connection_url
+    ended(validity + timedelta(minutes=1))
+    expired = client.get(path(links["join"]))
+    assert expired.status_code == 404
+    assert event.connection_url not in text(expired)
+    assert client.get(path(links["manage"]) + "/join").status_code == 404
+    # The attendee space lives on: the person keeps their data rights.
+    assert client.get(path(links["manage"])).status_code == 200
+
+
+def test_only_the_newest_secrets_of_a_registration_stay_alive(app, client, event):
+    app.config["REGISTRATION_LIVE_LINKS_MAX"] = 3
+    register(client, event)
+    (registration,) = registrations()
+    for number in range(1, 5):
+        mails.send_links_again(registration, now_utc() + timedelta(hours=number))
+        db.session.commit()
+    mailed = outbox_links()
+    assert len(mailed) == 5
+    for purpose in TokenPurpose:
+        alive = select(func.count()).where(RegistrationToken.purpose == purpose)
+        assert db.session.scalar(alive) == 3
+    for links in mailed[:2]:  # the confirmation and the first resend: revoked
+        assert client.get(path(links["manage"])).status_code == 404
+        assert client.get(path(links["join"])).status_code == 404
+    for links in mailed[2:]:
+        assert client.get(path(links["manage"])).status_code == 200
+        assert client.get(path(links["join"])).headers["Location"] == event.connection_url
 
 
 def test_capacity_without_waiting_list_refuses_clearly(app, client, event):
@@ -229,6 +326,11 @@ def test_utm_parameters_and_referrer_are_kept(app, client, event):
             "Cette adresse mail n'est pas valide.",
             "This email address is not valid.",
         ),
+        (
+            {"email": "jösé@example.com"},
+            "Cette adresse contient des caractères accentués avant l'arobase",
+            "This address has accented characters before the @ sign",
+        ),
         ({"full_name": "x" * 201}, "200", "200"),
         ({"category": "pirate"}, "N'est pas un choix valide.", "Not a valid choice."),
         ({"full_name": "Eve\r\nBcc: victim@example.org"}, "une seule ligne", "single line"),
@@ -249,6 +351,14 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     assert 'class="error-summary"' in body
     assert registrations() == []
     assert outbox_keys() == []
+
+
+def test_an_international_domain_is_welcome_and_mailed_in_its_ascii_form(app, client, event):
+    assert register(client, event, email="anne@exämple.fr").status_code == 303
+    (registration,) = registrations()
+    assert registration.email == "anne@exämple.fr"
+    (address,) = db.session.scalars(select(OutboxMessage.to_address))
+    assert address == "anne@xn--exmple-cua.fr"
 
 
 @pytest.mark.parametrize("lang, message", [("fr", "rechargez la page"), ("en", "reload the page")])
@@ -285,6 +395,70 @@ def test_tokens_are_random_purpose_specific_and_stored_hashed(
     # A join token does not open the attendee space, nor the reverse.
     assert client.get(f"/r/{join_token}").status_code == 404
     assert client.get(f"/j/{manage_token}").status_code == 404
+
+
+def calendar_entries(client, confirmation) -> dict[str, str]:
+    """Return, as text, what leaves the site for calendars: the invite attached to the mail, the
+    one downloaded from the attendee space, and the space's Google and Outlook links."""
+    space = path(links_in(confirmation)["manage"])
+    hrefs = [html.unescape(h) for h in re.findall(r'href="([^"]+)"', client.get(space).text)]
+
+    def query_of(prefix: str) -> str:
+        url = next(h for h in hrefs if h.startswith(prefix))
+        return " ".join(v for values in parse_qs(urlsplit(url).query).values() for v in values)
+
+    def unfolded(data: bytes) -> str:
+        return data.decode().replace("\r\n ", "")
+
+    return {
+        "attached": unfolded(calendar_of(confirmation).to_ical()),
+        "downloaded": unfolded(client.get(space + "/invite.ics").data),
+        "google": query_of("https://calendar.google.com/"),
+        "outlook": query_of("https://outlook.live.com/"),
+    }
+
+
+def test_calendars_carry_the_join_secret_only_which_opens_the_room_and_nothing_else(
+    app, client, runner, smtp_server, event
+):
+    register(client, event)
+    deliver(runner)
+    (confirmation,) = smtp_server.messages
+    manage_token = links_in(confirmation)["manage"].rsplit("/", 1)[1]
+    csrf = {"csrf_token": csrf_token(client, path(links_in(confirmation)["manage"]))}
+    for where, entry in calendar_entries(client, confirmation).items():
+        assert manage_token not in entry, where
+        assert "/r/" not in entry, where
+        (join,) = set(LINK.findall(entry))
+        assert "/j/" in join, where
+        join_token = join.rsplit("/", 1)[1]
+        opened = client.get(path(join))
+        assert opened.status_code == 303 and opened.headers["Location"] == event.connection_url
+        # The join secret opens neither the attendee space nor what it can do.
+        assert client.get(f"/r/{join_token}").status_code == 404
+        assert client.get(f"/r/{join_token}/data.json").status_code == 404
+        assert client.post(f"/r/{join_token}/cancel", data=csrf).status_code == 404
+        assert (
+            client.post(f"/r/{join_token}/erase", data=csrf | {"confirm": "y"}).status_code == 404
+        )
+    (registration,) = registrations()
+    assert registration.status == RegistrationStatus.CONFIRMED
+    # The manage link is still in the mail body, where it belongs.
+    assert client.get(path(links_in(confirmation)["manage"])).status_code == 200
+
+
+def test_an_attendee_space_from_before_join_secrets_still_gets_a_working_join_link(
+    app, client, event
+):
+    registration = services.register_attendee(
+        event, services.Applicant(full_name="Anne", email="anne@example.org")
+    )
+    db.session.execute(delete(RegistrationToken))  # as if minted before: a manage secret alone
+    old_manage = secrets.token_urlsafe(32)
+    store_tokens(registration, {TokenPurpose.MANAGE: old_manage})
+    db.session.commit()
+    (join,) = {url for url in LINK.findall(client.get(f"/r/{old_manage}").text) if "/j/" in url}
+    assert client.get(path(join)).headers["Location"] == event.connection_url
 
 
 def test_a_replayed_cancel_changes_nothing(app, client, runner, smtp_server, event):

@@ -1,7 +1,7 @@
 """The invite mailed to one registrant (METHOD:REQUEST), built once per event and filled in.
 
 Every registrant's invite is the same but for a few values: the stamp, their address and name,
-and their personal links. The shared part is serialised once per process and content with
+and their join link. The shared part is serialised once per process and content with
 icalendar; each invite then costs a fill-in, which the tests compare byte for byte with what
 icalendar writes for the whole.
 """
@@ -39,22 +39,22 @@ def request_invite(
     attendee_email: str,
     attendee_name: str,
     join_url: str,
-    personal_url: str,
     site_url: str,
     organisation: OrganisationLike,
     organiser_email: str,
     now: datetime | None = None,
 ) -> bytes:
-    """Return the invite of one registrant, with their own join link."""
-    if any(ord(char) < 32 for char in attendee_email + join_url + personal_url):
+    """Return the invite of one registrant, with their own join link (and no other secret: a
+    calendar entry is shared and synced beyond the person's mailbox)."""
+    if any(ord(char) < 32 for char in attendee_email + join_url):
         raise ValueError("an address or a link of the invite holds a control character")
     join_url = join_url if event.is_online else ""
     name = _one_line(attendee_name)
     values = (
         _compact_utc(now or now_utc()), attendee_email, _common_name(name),
-        _text(join_url), join_url, _text(personal_url), personal_url,
+        _text(join_url), join_url,
     )  # fmt: skip
-    filled = (bool(join_url), bool(personal_url), bool(name))
+    filled = (bool(join_url), bool(name))
     head, tail = _request_frame(event, site_url, organisation, organiser_email)
     personal = _personal_pattern(event, site_url, filled)
     return head + _fill_lines(personal, values) + tail
@@ -63,17 +63,15 @@ def request_invite(
 def _personal_properties(event: Event, site_url: str, slots: dict[str, str]) -> VEvent:
     """Return the properties of an invite that differ from one registrant to the next."""
     details_url = event_url(event, site_url)
-    join_url, personal_url = slots["join_text"], slots["personal_text"]
+    join_url = slots["join_text"]
     lines = [event.summary]
     if join_url:
         lines.append(gettext("Rejoindre la visioconférence : %(url)s", url=join_url))
-    if personal_url:
-        lines.append(gettext("Votre inscription : %(url)s", url=personal_url))
     lines.append(gettext("Plus d'informations : %(url)s", url=details_url))
     personal = VEvent()
     personal.description = _paragraphs(lines)
     personal.location = _location(event, join_url) or None
-    personal.url = slots["join_uri"] or slots["personal_uri"] or details_url
+    personal.url = slots["join_uri"] or details_url
     # Registering is accepting: ACCEPTED without RSVP lets calendars file the event without
     # offering replies that would go to the organiser's mailbox.
     personal.add(
@@ -94,23 +92,22 @@ def _personal_properties(event: Event, site_url: str, slots: dict[str, str]) -> 
 # serialised once per process, content, language and set of empty values, with markers where
 # the values go, then filled in per registrant, each value escaped as its property needs and
 # each line folded as icalendar folds it (tests compare both, value by value).
-_SLOTS = ("email", "name", "join_text", "join_uri", "personal_text", "personal_uri")
+_SLOTS = ("email", "name", "join_text", "join_uri")
 _PERSONAL: dict[tuple, tuple[tuple[str | int, ...], ...]] = {}
 _PERSONAL_MAX = 64
 
 
 def _personal_pattern(
-    event: Event, site_url: str, filled: tuple[bool, bool, bool]
+    event: Event, site_url: str, filled: tuple[bool, bool]
 ) -> tuple[tuple[str | int, ...], ...]:
-    """Return the personal properties as lines of text and value positions (1 to 6; 0 is
+    """Return the personal properties as lines of text and value positions (1 to 4; 0 is
     the stamp)."""
     key = (column_values(event), site_url, str(get_locale()), filled)
     pattern = _PERSONAL.get(key)
     if pattern is None:
         token = secrets.token_hex(8)
-        has_join, has_personal, has_name = filled
-        shown = {"email": True, "name": has_name, "join_text": has_join, "join_uri": has_join,
-                 "personal_text": has_personal, "personal_uri": has_personal}  # fmt: skip
+        has_join, has_name = filled
+        shown = {"email": True, "name": has_name, "join_text": has_join, "join_uri": has_join}
         slots = {
             slot: f"icalph{token}x{index}x" if shown[slot] else ""
             for index, slot in enumerate(_SLOTS, start=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -14,6 +13,7 @@ from wtforms import EmailField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from eventapp.i18n import chars_at_most
+from eventapp.registrations.forms import normalised_address
 
 LINE_BREAKS = {"\r", "\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"}
 
@@ -52,13 +52,9 @@ def message_length(form, field) -> None:
 
 def email_address(form, field) -> None:
     """Accept a syntactically valid address and keep its normalised form."""
-    try:
-        result = validate_email(field.data or "", check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValidationError(
-            _l("Indiquez une adresse mail valide, par exemple nom@journal.fr.")
-        ) from error
-    field.data = result.normalized
+    field.data = normalised_address(
+        field.data or "", _l("Indiquez une adresse mail valide, par exemple nom@journal.fr.")
+    )
 
 
 def phone_number(form, field) -> None:

@@ -34,15 +34,32 @@ def printable(value):
     return "".join(char for char in value if unicodedata.category(char) != "Cc")
 
 
+# A valid address whose mailbox name has accents would need SMTPUTF8 from every relay on the
+# way, which the outbox cannot count on: refused on the form, where the person can change it.
+NON_ASCII_MAILBOX = _l(
+    "Cette adresse contient des caractères accentués avant l'arobase, que notre service de "
+    "messagerie ne sait pas encore acheminer : utilisez une autre adresse."
+)
+
+
+def normalised_address(address: str, invalid_message: str) -> str:
+    """Return the normalised form of an address mail can carry, or refuse it with a clear
+    message (international domains are fine: the outbox sends them in their ASCII form)."""
+    try:
+        return validate_email(address, check_deliverability=False, allow_smtputf8=False).normalized
+    except EmailNotValidError as error:
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError(invalid_message) from error
+        raise ValidationError(NON_ASCII_MAILBOX) from error
+
+
 def valid_email(form, field) -> None:
     """Check the address with email-validator and keep its normalised form."""
     if not field.data:
         return
-    try:
-        result = validate_email(field.data.strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValidationError(_l("Cette adresse mail n'est pas valide.")) from error
-    field.data = result.normalized
+    field.data = normalised_address(field.data.strip(), _l("Cette adresse mail n'est pas valide."))
 
 
 class RegistrationForm(FlaskForm):

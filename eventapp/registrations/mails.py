@@ -16,40 +16,43 @@ from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.outbox.render import MailPattern, RenderedMail
 from eventapp.outbox.services import cancel_pending, enqueue_rendered
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
-from eventapp.registrations.tokens import mint_tokens, store_tokens
+from eventapp.registrations.tokens import mint_tokens, revoke_oldest_tokens, store_tokens
 from eventapp.site.services import absolute_url, current_organisation
 
 
-def _link_urls(raws: dict[TokenPurpose, str]) -> dict[str, str]:
+def _link_urls(raws: dict[TokenPurpose, str], with_join: bool = True) -> dict[str, str]:
     """Return the personal links these secrets open."""
     urls = {"manage_url": absolute_url("registrations.space", token=raws[TokenPurpose.MANAGE])}
-    if TokenPurpose.JOIN in raws:
+    if with_join:
         urls["join_url"] = absolute_url("registrations.join", token=raws[TokenPurpose.JOIN])
     return urls
 
 
 def _links(registration: Registration) -> dict[str, str]:
     """Issue fresh personal links: the attendee space and, once confirmed, the connection link."""
-    purposes = [TokenPurpose.MANAGE]
-    if registration.status == RegistrationStatus.CONFIRMED:
-        purposes.append(TokenPurpose.JOIN)
-    raws = mint_tokens(*purposes)
+    raws = mint_tokens()
+    # The join secret is stored even on the waiting list: once promoted, the attendee space
+    # shows it, and until then it opens nothing.
     store_tokens(registration, raws)
-    return _link_urls(raws)
+    revoke_oldest_tokens(registration)
+    return _link_urls(raws, with_join=registration.status == RegistrationStatus.CONFIRMED)
 
 
 def _organiser_email() -> str:
     return current_app.config["MAIL_REPLY_TO"] or current_app.config["MAIL_DEFAULT_SENDER"]
 
 
-def invite(registration: Registration, join_url: str, manage_url: str) -> bytes:
-    """Return the personal REQUEST invite: this attendee, their own connection link."""
+def invite(registration: Registration, join_url: str) -> bytes:
+    """Return the personal REQUEST invite: this attendee, their own connection link.
+
+    A calendar entry is seen by whoever the calendar is shared with, and synced to its
+    provider: it carries the join secret only, never the manage link, which stays in the mail.
+    """
     return request_invite(
         registration.event,
         attendee_email=registration.email,
         attendee_name=registration.full_name,
         join_url=join_url,
-        personal_url=manage_url,
         site_url=current_app.config["SITE_URL"],
         organisation=current_organisation(),
         organiser_email=_organiser_email(),
@@ -145,10 +148,10 @@ class Draft(NamedTuple):
 def draft_confirmation(registration: Registration, key: str) -> Draft:
     """Render the confirmation of a seat (at registration or on promotion), with the invite and
     both links, without writing anything yet."""
-    raws = mint_tokens(TokenPurpose.MANAGE, TokenPurpose.JOIN)
+    raws = mint_tokens()
     links = _link_urls(raws)
     template = "registration_promoted" if key == "promotion" else "registration_confirmed"
-    calendar = invite(registration, links["join_url"], links["manage_url"])
+    calendar = invite(registration, links["join_url"])
     return Draft(template, key, raws, render(registration, template, links), calendar)
 
 
@@ -159,8 +162,11 @@ def send_draft(registration: Registration, draft: Draft, now: datetime) -> bool:
 
 
 def send_confirmation(registration: Registration, key: str, now: datetime) -> bool:
-    """Confirm a seat (at registration or on promotion) with the invite and both links."""
-    return send_draft(registration, draft_confirmation(registration, key), now)
+    """Confirm a seat (on promotion: the registration has older links) with the invite and both
+    links."""
+    queued = send_draft(registration, draft_confirmation(registration, key), now)
+    revoke_oldest_tokens(registration)
+    return queued
 
 
 def send_waitlist_notice(registration: Registration, now: datetime) -> bool:
@@ -169,12 +175,13 @@ def send_waitlist_notice(registration: Registration, now: datetime) -> bool:
 
 
 def send_links_again(registration: Registration, now: datetime) -> bool:
-    """Send the personal links again to someone who registered twice; old links keep working."""
+    """Send the personal links again to someone who registered twice; old links keep working
+    (up to REGISTRATION_LIVE_LINKS_MAX of them)."""
     links = _links(registration)
     key = f"links:{int(now.timestamp())}"  # a double click sends one mail, not two
     calendar = None
     if "join_url" in links:
-        calendar = invite(registration, links["join_url"], links["manage_url"])
+        calendar = invite(registration, links["join_url"])
     return _send(registration, "registration_links", key, now, calendar=calendar, **links)
 
 
@@ -193,7 +200,7 @@ def send_reminder(registration: Registration, offset_minutes: int, now: datetime
 def send_update(registration: Registration, now: datetime) -> bool:
     """Send the new invite after the event's time or link changed (once per SEQUENCE)."""
     links = _links(registration)
-    calendar = invite(registration, links["join_url"], links["manage_url"])
+    calendar = invite(registration, links["join_url"])
     key = f"update:{registration.event.ics_sequence}"
     return _send(registration, "event_updated", key, now, calendar=calendar, **links)
 

@@ -66,6 +66,9 @@ class Registration(db.Model):
     referrer: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
     confirmed_at: Mapped[datetime | None]
+    # When the form last mailed this person their links: a re-post within
+    # REGISTRATION_LINKS_RESEND_MINUTES mails nothing (and mints nothing).
+    links_sent_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
     first_joined_at: Mapped[datetime | None]

@@ -169,6 +169,7 @@ def register_attendee(
         referrer=applicant.referrer,
         created_at=now,
         confirmed_at=now,
+        links_sent_at=now,
     )
     # Rendered before the lock, as if the seat were free and the address new, the common case:
     # on SQLite the lock stops every other registration until commit.
@@ -201,14 +202,27 @@ def register_attendee(
                 mails.send_waitlist_notice(registration, now)
             return registration
         existing = active_registration(event, applicant.email)  # the unique index found it
-    mails.send_links_again(existing, now)
+    resend_links(existing, now)
     return existing
+
+
+def resend_links(registration: Registration, now: datetime) -> bool:
+    """Mail the links again to an address registered twice, at most once per
+    REGISTRATION_LINKS_RESEND_MINUTES: re-posting the form with someone's address can neither
+    flood their mailbox nor pile up secrets. The page shown is the same either way."""
+    resend_after = timedelta(minutes=current_app.config["REGISTRATION_LINKS_RESEND_MINUTES"])
+    last = registration.links_sent_at
+    if last is not None and now - last < resend_after:
+        return False
+    registration.links_sent_at = now
+    db.session.flush()
+    return mails.send_links_again(registration, now)
 
 
 # The columns register_attendee sets; the others keep their defaults (NULL).
 _INSERTED = ("event_id", "status", "full_name", "email", "email_key", "organisation", "category",
              "locale", "wants_followups", "followups_changed_at", "utm", "referrer", "created_at",
-             "confirmed_at")  # fmt: skip
+             "confirmed_at", "links_sent_at")  # fmt: skip
 
 
 @functools.cache
@@ -334,6 +348,11 @@ def record_join(registration: Registration, now: datetime | None = None) -> None
 def join_opens_at(event: Event) -> datetime:
     """When the connection link starts to redirect, ahead of the start."""
     return event.starts_at - timedelta(minutes=current_app.config["JOIN_OPENS_MINUTES_BEFORE"])
+
+
+def join_expires_at(event: Event) -> datetime:
+    """When the connection links, which calendars keep, stop opening anything."""
+    return event.ends_at + timedelta(days=current_app.config["JOIN_LINK_VALID_DAYS_AFTER_END"])
 
 
 def personal_data(registration: Registration) -> dict:

@@ -29,7 +29,8 @@ from eventapp.registrations import services
 from eventapp.registrations.forms import UTM_FIELDS, ConfirmForm, EraseForm, RegistrationForm
 from eventapp.registrations.mails import invite
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
-from eventapp.registrations.tokens import find_by_token
+from eventapp.registrations.tokens import ensure_join_token, find_by_token
+from eventapp.site.services import absolute_url
 
 bp = Blueprint("registrations", __name__)
 
@@ -136,7 +137,9 @@ def space(token: str):
     """The attendee space: status, event, links, and what the person can do."""
     registration = _registration_or_404(token, TokenPurpose.MANAGE)
     event = registration.event
-    join_url = url_for("registrations.join_from_space", token=token, _external=True)
+    # The calendar links leave the site (Google, Microsoft, whoever sees the calendar): they get
+    # the join secret, which opens the room and nothing else, never this page's own secret.
+    join_url = _join_url(registration, token)
     return render_template(
         "registrations/space.html",
         registration=registration,
@@ -148,6 +151,14 @@ def space(token: str):
         form=ConfirmForm(),
         erase_form=EraseForm(),
     )
+
+
+def _join_url(registration: Registration, manage_token: str) -> str:
+    """Return the connection link of the attendee space: /j/ with the join secret of its token."""
+    join_token, added = ensure_join_token(registration, manage_token)
+    if added:
+        db.session.commit()
+    return absolute_url("registrations.join", token=join_token)
 
 
 @bp.post("/r/<token>/cancel")
@@ -220,14 +231,12 @@ def erased():
 
 @bp.get("/r/<token>/invite.ics")
 def personal_invite(token: str):
-    """Download the personal invite, with the connection link of the attendee space."""
+    """Download the personal invite, with the connection link (the join secret) only."""
     registration = _registration_or_404(token, TokenPurpose.MANAGE)
     if registration.status != RegistrationStatus.CONFIRMED:
         abort(404)
-    join_url = url_for("registrations.join_from_space", token=token, _external=True)
-    space_url = url_for("registrations.space", token=token, _external=True)
     return Response(
-        invite(registration, join_url, space_url),
+        invite(registration, _join_url(registration, token)),
         mimetype="text/calendar",
         headers={"Content-Disposition": 'attachment; filename="invitation.ics"'},
     )
@@ -242,16 +251,17 @@ def join(token: str):
 
 @bp.get("/r/<token>/join")
 def join_from_space(token: str):
-    """The same as /j/, reached from the attendee space with its own secret."""
+    """The same as /j/ with the attendee space's secret, for calendar entries made before they
+    got a join secret of their own."""
     registration = find_by_token(token, TokenPurpose.MANAGE)
     return _join(registration)
 
 
 def _join(registration: Registration | None):
-    if registration is None:
+    now = now_utc()
+    if registration is None or now >= services.join_expires_at(registration.event):
         return render_template("registrations/invalid_link.html"), 404
     event = registration.event
-    now = now_utc()
     if registration.status != RegistrationStatus.CONFIRMED or event.status == "cancelled":
         return render_template(
             "registrations/join_refused.html", registration=registration, event=event
