@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -221,3 +222,61 @@ def test_inquiries_are_listed_and_marked_handled(client):
     db.session.refresh(inquiry)
     assert inquiry.status == InquiryStatus.NEW and inquiry.handled_at is None
     assert audit_actions() == ["press_inquiry.handled", "press_inquiry.reopen"]
+
+
+def add_numbered_inquiries(count: int) -> None:
+    """Store `count` inquiries, subject "Question 000" the oldest, a minute apart."""
+    start = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
+    for number in range(count):
+        db.session.add(
+            PressInquiry(
+                name="Claire Dumas",
+                outlet="La Voix du Nord",
+                email="claire@lvdn.fr",
+                subject=f"Question {number:03d}",
+                message="Bonjour",
+                created_at=start + timedelta(minutes=number),
+            )
+        )
+    db.session.commit()
+
+
+def subjects(page: str) -> list[str]:
+    """Return the subjects of the inquiries a page lists, in order."""
+    return re.findall(r"<h2>(Question \d{3})</h2>", page)
+
+
+def test_inquiries_come_fifty_to_a_page(client):
+    # 20,000 inquiries made a 15 MB page (security finding 7).
+    add_numbered_inquiries(120)
+    signed_in(client)
+    first = text(client.get("/admin/press/inquiries"))
+    assert "120 demandes" in first
+    assert subjects(first) == [f"Question {n:03d}" for n in range(119, 69, -1)]  # newest first
+    nav = re.search(r'<nav class="pagination" aria-label="Pagination">(.*?)</nav>', first, re.S)
+    assert nav, "a labelled navigation landmark"
+    assert '<li aria-current="page">Page 1 sur 3</li>' in nav.group(1)
+    assert 'href="/admin/press/inquiries?page=2&status=new" rel="next"' in nav.group(1)
+    assert 'rel="prev"' not in nav.group(1)
+
+    third = text(client.get("/admin/press/inquiries?page=3"))
+    assert subjects(third) == [f"Question {n:03d}" for n in range(19, -1, -1)]
+    assert '<li aria-current="page">Page 3 sur 3</li>' in third
+    assert 'href="/admin/press/inquiries?page=2&status=new" rel="prev"' in third
+    assert 'rel="next"' not in third
+
+    # A page past the end shows the last one, like the other lists of the back office.
+    assert subjects(text(client.get("/admin/press/inquiries?page=99"))) == subjects(third)
+
+
+def test_marking_an_inquiry_handled_returns_to_its_page(client):
+    add_numbered_inquiries(120)
+    signed_in(client)
+    inquiry = db.session.scalar(select(PressInquiry).filter_by(subject="Question 010"))
+    page = client.get("/admin/press/inquiries?page=3").get_data(as_text=True)
+    assert '<input type="hidden" name="page" value="3">' in page
+    response = Poster(client)(
+        f"/admin/press/inquiries/{inquiry.id}/handled", {"handled": "1", "back": "new", "page": "3"}
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/press/inquiries?status=new&page=3"

@@ -126,7 +126,7 @@ PAGES = {
     "mails": ("/admin/mails/", add_mails, 5),
     "kits": ("/admin/kits/", add_kits, 3),
     "releases": ("/admin/press/", add_releases, 7),
-    "inquiries": ("/admin/press/inquiries?status=all", add_inquiries, 4),
+    "inquiries": ("/admin/press/inquiries?status=all", add_inquiries, 5),  # + the page count
     "contacts": ("/admin/press/contacts", lambda n: None, 3),
     "audit": ("/admin/audit", add_audit, 4),
     "accounts": ("/admin/accounts/", add_accounts, 3),

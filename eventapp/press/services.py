@@ -11,7 +11,7 @@ import nh3
 from babel.dates import format_date
 from flask import current_app
 from flask_babel import get_locale
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from eventapp.events.models import Event, EventStatus
@@ -183,13 +183,17 @@ def submit_inquiry(
     return inquiry
 
 
-def inquiries_for_organisers(status: InquiryStatus | None = None) -> list[PressInquiry]:
-    """Return the inquiries, newest first, optionally only those in one state."""
+def inquiries_statement(status: InquiryStatus | None = None) -> Select[tuple[PressInquiry]]:
+    """Select the inquiries, newest first, optionally only those in one state."""
     stmt = select(PressInquiry).options(selectinload(PressInquiry.release))
     if status is not None:
         stmt = stmt.where(PressInquiry.status == status)
-    stmt = stmt.order_by(PressInquiry.created_at.desc(), PressInquiry.id.desc())
-    return list(db.session.scalars(stmt))
+    return stmt.order_by(PressInquiry.created_at.desc(), PressInquiry.id.desc())
+
+
+def inquiries_for_organisers(status: InquiryStatus | None = None) -> list[PressInquiry]:
+    """Return the inquiries, newest first, optionally only those in one state."""
+    return list(db.session.scalars(inquiries_statement(status)))
 
 
 def set_inquiry_handled(
