@@ -141,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.press.views import bp as press_bp
     from eventapp.privacy.views import bp as privacy_bp
     from eventapp.registrations.views import bp as registrations_bp
+    from eventapp.site.logredact import redact_access_logs
     from eventapp.site.security import init_security
     from eventapp.site.views import bp as site_bp
     from eventapp.site.views import register_errorhandlers
@@ -162,6 +163,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     register_errorhandlers(app)
     init_security(app)
+    redact_access_logs()
 
 
 def register_template_helpers(app: Flask) -> None:
