@@ -112,7 +112,9 @@ def test_the_visitor_adds_the_event_to_a_calendar_from_the_mail_link_then_cancel
     assert str(vevent["SUMMARY"]) == "Lancement du kit RégionalESS"
     starts = vevent.decoded("DTSTART").astimezone(PARIS)
     assert (starts.weekday(), starts.hour, starts.minute) == (3, 13, 30)  # a Thursday, 13:30
-    assert "/r/" in str(vevent["URL"]) or "/r/" in str(vevent["DESCRIPTION"])
+    # The calendar entry carries the join link only: never the attendee space's secret.
+    assert "/j/" in str(vevent["URL"])
+    assert "/r/" not in str(vevent["URL"]) and "/r/" not in str(vevent["DESCRIPTION"])
 
     page.get_by_role("button", name="Annuler mon inscription").click()
     expect(page.get_by_text("Votre inscription est annulée.", exact=True)).to_be_visible()
