@@ -97,18 +97,20 @@ def load_session_user(
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()) or not login_token:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
     lifetime = timedelta(hours=current_app.config["ADMIN_SESSION_MAX_HOURS"])
-    opened = db.session.scalar(
-        select(LoginSession.id).where(
+    # One statement: the account and its open login session together (every /admin request).
+    user = db.session.scalars(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
             LoginSession.token_hash == hash_token(login_token[:200]),
-            LoginSession.user_id == user.id,
             LoginSession.created_at > (now or now_utc()) - lifetime,
         )
-    )
-    return user if opened is not None else None
+    ).first()
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def open_login_session(user: User, now: datetime | None = None) -> str:
