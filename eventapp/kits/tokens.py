@@ -1,4 +1,4 @@
-"""Follow-up secrets and mail keys, and withdrawing the follow-ups not sent yet.
+"""Follow-up mail keys, and withdrawing the follow-ups not sent yet (secrets: eventapp/tokens.py).
 
 Kept apart from subscriptions.py so that the registration side can call
 drop_registration_followups (opt-out, erasure) without an import cycle.
