@@ -42,7 +42,8 @@ def test_the_admin_package_holds_views_and_forms_only():
 
 
 def test_each_shared_helper_is_defined_once():
-    helpers = {"slugify", "email_key", "hash_token"}
+    helpers = {"slugify", "email_key", "hash_token", "single_line", "valid_email"}
+    helpers |= {"normalised_address", "new_token"}
     homes = {
         name: sorted(
             str(path.relative_to(PACKAGE))
@@ -52,3 +53,4 @@ def test_each_shared_helper_is_defined_once():
         for name in helpers
     }
     assert all(len(places) == 1 for places in homes.values()), homes
+

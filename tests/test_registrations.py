@@ -334,6 +334,8 @@ def test_utm_parameters_and_referrer_are_kept(app, client, event):
         ({"full_name": "x" * 201}, "200", "200"),
         ({"category": "pirate"}, "N'est pas un choix valide.", "Not a valid choice."),
         ({"full_name": "Eve\r\nBcc: victim@example.org"}, "une seule ligne", "single line"),
+        ({"organisation": "Ville\u2028Bcc: x"}, "une seule ligne", "single line"),
+        ({"full_name": "Eve\x1b[31m"}, "caractère invisible", "invisible character"),
         (
             {"website": "http://spam.example"},
             "n'a pas pu être enregistrée",

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from eventapp.auth.models import UserRole
 from eventapp.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from eventapp.registrations.forms import single_line, valid_email
+from eventapp.validators import single_line, valid_email
 
 ROLE_CHOICES = [
     SelectChoice(UserRole.EDITOR.value, _l("Éditeur·rice : tout gérer sauf les comptes")),

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
-from eventapp.registrations.forms import single_line, valid_email
+from eventapp.validators import single_line, valid_email
 
 
 class SubscribeForm(FlaskForm):

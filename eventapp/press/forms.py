@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import phonenumbers
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TelField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from eventapp.i18n import chars_at_most
-from eventapp.registrations.forms import normalised_address
-
-LINE_BREAKS = {"\r", "\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"}
-
-
-def single_line(form, field) -> None:
-    """Refuse line breaks and invisible control characters, checked on the raw input."""
-    # One clear message, and the checks after it never see such a value.
-    raw = field.raw_data[0] if field.raw_data else ""
-    if any(char in LINE_BREAKS for char in raw):
-        raise StopValidation(_l("Ce champ doit tenir sur une seule ligne."))
-    if any(unicodedata.category(char) == "Cc" and char != "\t" for char in raw):
-        raise StopValidation(_l("Ce champ contient un caractère invisible non autorisé."))
-
-
-def printable_text(form, field) -> None:
-    """Refuse control characters other than tabs and line breaks (NUL breaks PostgreSQL)."""
-    if any(unicodedata.category(char) == "Cc" and char not in "\t\n" for char in field.data or ""):
-        raise StopValidation(_l("Le message contient un caractère invisible non autorisé."))
+from eventapp.validators import normalised_address, printable_text, single_line
 
 
 def message_length(form, field) -> None:

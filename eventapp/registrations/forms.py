@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
-
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from eventapp.validators import single_line, valid_email, without_control_characters
 
 CATEGORY_LABELS = {
     "elu": _l("Élu·e"),
@@ -19,47 +18,6 @@ CATEGORY_LABELS = {
     "autre": _l("Autre"),
 }
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-
-
-def single_line(form, field) -> None:
-    """Refuse line breaks, which have no place in a name and could forge mail headers."""
-    if field.data and any(c in field.data for c in "\r\n\x00"):
-        raise ValidationError(_l("Ce champ doit tenir sur une seule ligne."))
-
-
-def printable(value):
-    """Drop control characters from a value the person never typed (PostgreSQL refuses NUL)."""
-    if not isinstance(value, str):
-        return value
-    return "".join(char for char in value if unicodedata.category(char) != "Cc")
-
-
-# A valid address whose mailbox name has accents would need SMTPUTF8 from every relay on the
-# way, which the outbox cannot count on: refused on the form, where the person can change it.
-NON_ASCII_MAILBOX = _l(
-    "Cette adresse contient des caractères accentués avant l'arobase, que notre service de "
-    "messagerie ne sait pas encore acheminer : utilisez une autre adresse."
-)
-
-
-def normalised_address(address: str, invalid_message: str) -> str:
-    """Return the normalised form of an address mail can carry, or refuse it with a clear
-    message (international domains are fine: the outbox sends them in their ASCII form)."""
-    try:
-        return validate_email(address, check_deliverability=False, allow_smtputf8=False).normalized
-    except EmailNotValidError as error:
-        try:
-            validate_email(address, check_deliverability=False)
-        except EmailNotValidError:
-            raise ValidationError(invalid_message) from error
-        raise ValidationError(NON_ASCII_MAILBOX) from error
-
-
-def valid_email(form, field) -> None:
-    """Check the address with email-validator and keep its normalised form."""
-    if not field.data:
-        return
-    field.data = normalised_address(field.data.strip(), _l("Cette adresse mail n'est pas valide."))
 
 
 class RegistrationForm(FlaskForm):
@@ -91,12 +49,12 @@ class RegistrationForm(FlaskForm):
     wants_followups = BooleanField(_l("Envoyez-moi un mail pour chaque nouvelle fiche de ce kit"))
     # Honeypot: hidden from people; a bot that fills it is turned away.
     website = StringField(_l("Laissez ce champ vide"))
-    utm_source = HiddenField(validators=[Length(max=100)], filters=[printable])
-    utm_medium = HiddenField(validators=[Length(max=100)], filters=[printable])
-    utm_campaign = HiddenField(validators=[Length(max=100)], filters=[printable])
-    utm_term = HiddenField(validators=[Length(max=100)], filters=[printable])
-    utm_content = HiddenField(validators=[Length(max=100)], filters=[printable])
-    referrer = HiddenField(validators=[Length(max=500)], filters=[printable])
+    utm_source = HiddenField(validators=[Length(max=100)], filters=[without_control_characters])
+    utm_medium = HiddenField(validators=[Length(max=100)], filters=[without_control_characters])
+    utm_campaign = HiddenField(validators=[Length(max=100)], filters=[without_control_characters])
+    utm_term = HiddenField(validators=[Length(max=100)], filters=[without_control_characters])
+    utm_content = HiddenField(validators=[Length(max=100)], filters=[without_control_characters])
+    referrer = HiddenField(validators=[Length(max=500)], filters=[without_control_characters])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -12,7 +12,7 @@ from wtforms import DateTimeLocalField, SelectChoice, SelectMultipleField, Strin
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from eventapp.i18n import chars_at_most
-from eventapp.registrations.forms import single_line
+from eventapp.validators import single_line
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

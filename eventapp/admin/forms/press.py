@@ -20,7 +20,7 @@ from eventapp.admin.forms.fields import (
     zone,
 )
 from eventapp.press.forms import phone_number
-from eventapp.registrations.forms import single_line, valid_email
+from eventapp.validators import single_line, valid_email
 
 
 class ReleaseForm(FlaskForm):
