@@ -503,7 +503,7 @@ def test_a_kit_only_subscriber_is_forgotten_when_unsubscribing(app, client):
 
 
 def test_an_erased_or_opted_out_registrant_gets_nothing_more(app):
-    from eventapp.kits.tokens import drop_registration_followups
+    from eventapp.kits.followups import drop_registration_followups
     from eventapp.registrations.services import erase_registration, set_followups
 
     kit = make_kit()

@@ -54,3 +54,20 @@ def test_each_shared_helper_is_defined_once():
     }
     assert all(len(places) == 1 for places in homes.values()), homes
 
+
+def test_mail_keys_are_built_in_one_module_and_never_in_sql():
+    shapes = ('"registration:', '"sheet:', '"press-inquiry:', '"kit-subscription:', "reminder-")
+    builders = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if any(shape in path.read_text(encoding="utf-8") for shape in shapes)
+    }
+    assert builders == {"mailkeys.py"}
+    # Nobody reads a key's parts: the mails of a registration are found by their column.
+    readers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "dedupe_key.startswith" in path.read_text(encoding="utf-8")
+        or "dedupe_key.like" in path.read_text(encoding="utf-8")
+    }
+    assert readers == set()

@@ -36,3 +36,58 @@ def test_migrations_apply_from_empty_and_match_the_models(empty_database):
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         finally:
             db.engine.dispose()
+
+
+def test_mails_queued_before_0010_learn_their_registration_from_their_key(empty_database):
+    from tests.factories import make_event
+
+    app = create_app(base_config(empty_database))
+    with app.app_context():
+        try:
+            upgrade(revision="0009")
+            event = make_event()
+            db.session.flush()
+            registration_id = db.session.execute(
+                text(
+                    "INSERT INTO registrations (event_id, status, full_name, email, organisation,"
+                    " category, locale, wants_followups, utm, referrer, created_at)"
+                    " VALUES (:event, 'confirmed', 'Anne', 'anne@example.org', '', 'elu', 'fr',"
+                    " true, '{}', '', CURRENT_TIMESTAMP) RETURNING id"
+                ),
+                {"event": event.id},
+            ).scalar_one()
+            keys = [
+                f"registration:{registration_id}:confirmation",
+                f"sheet:3:r{registration_id}",
+                f"sheet:3:s{registration_id}",  # a kit-only subscriber: no registration
+                f"registration:{registration_id + 1}:confirmation",  # no such registration
+                f"press-inquiry:{registration_id}:ack",
+            ]
+            for number, key in enumerate(keys):
+                db.session.execute(
+                    text(
+                        "INSERT INTO outbox_messages (kind, dedupe_key, to_address, to_name,"
+                        " locale, subject, text_body, html_body, attachments, headers, status,"
+                        " attempts, due_at, message_id, created_at) VALUES ('k', :key,"
+                        " 'a@example.org', '', 'fr', 's', 't', 'h', '[]', '{}', 'sent', 1,"
+                        " CURRENT_TIMESTAMP, :mid, CURRENT_TIMESTAMP)"
+                    ),
+                    {"key": key, "mid": f"<{number}@test>"},
+                )
+            db.session.commit()
+            upgrade()
+            found = dict(
+                db.session.execute(
+                    text("SELECT dedupe_key, registration_id FROM outbox_messages")
+                ).all()
+            )
+            assert [found[key] for key in keys] == [
+                registration_id,
+                registration_id,
+                None,
+                None,
+                None,
+            ]
+        finally:
+            db.session.remove()
+            db.engine.dispose()

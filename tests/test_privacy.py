@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from eventapp import mailkeys
 from eventapp.audit.models import AuditLog
 from eventapp.audit.services import record
 from eventapp.extensions import db
+from eventapp.kits.followups import release_due_sheets
 from eventapp.kits.models import KitSubscriber, SubscriptionStatus, UnsubscribeToken
-from eventapp.kits.tokens import followup_key, registrant_key
 from eventapp.outbox.jobs import import_job_modules, job_modules, registry
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.outbox.services import Attachment, enqueue
@@ -89,7 +90,8 @@ def two_events(app):
     enqueue(
         "kit_sheet_released",
         registrant.email,
-        followup_key(sheet.id, registrant_key(registrant.id)),
+        mailkeys.followup_for_registrant(sheet.id, registrant.id),
+        registration_id=registrant.id,
         to_name=registrant.full_name,
         now=NOW - DAY,
         kit=kit,
@@ -208,6 +210,27 @@ def test_an_erasure_still_forgets_the_person_the_same_way(app):
         True,
     )
     assert count(RegistrationToken, RegistrationToken.registration_id == registration.id) == 0
+
+
+def test_an_erasure_forgets_the_person_in_every_mail_about_them_follow_ups_included(app):
+    event = make_event(starts_at=NOW + 10 * DAY)
+    sheet = make_sheet(make_kit(event), release_at=NOW - timedelta(hours=1))
+    registration = register(event, "Chloé Roux", "chloe@example.org")
+    assert release_due_sheets(NOW) == 1
+    mark_sent(NOW)
+    registrations.erase_registration(registration)
+    db.session.commit()
+
+    theirs = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == "chloe@example.org")
+    ).all()
+    assert theirs == []
+    followup = db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == mailkeys.followup_for_registrant(sheet.id, registration.id)
+        )
+    )
+    assert (followup.to_address, followup.text_body, followup.status) == ("", "", "sent")
 
 
 # --- press inquiries -------------------------------------------------------------------------

@@ -551,7 +551,7 @@ def test_erase_my_data_anonymises_drops_pending_mail_and_kills_the_links(
         select(func.count())
         .select_from(OutboxMessage)
         .where(
-            OutboxMessage.dedupe_key.startswith(camille.mail_prefix),
+            OutboxMessage.registration_id == camille.id,
             OutboxMessage.status == OutboxStatus.PENDING,
         )
     )

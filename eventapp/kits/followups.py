@@ -14,7 +14,7 @@ by batches, so a release to 100,000 people never holds more than a batch in memo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import Select, literal, select, union_all, update
 from sqlalchemy.sql import func
 
+from eventapp import mailkeys
 from eventapp.extensions import db
 from eventapp.kits.models import (
     Kit,
@@ -31,9 +32,8 @@ from eventapp.kits.models import (
     UnsubscribeToken,
     kit_events,
 )
-from eventapp.kits.tokens import followup_key, registrant_key, subscriber_key
 from eventapp.outbox.render import RenderedMail, render_mail
-from eventapp.outbox.services import Recipient, enqueue_many, message_id_domain
+from eventapp.outbox.services import Recipient, cancel_pending, enqueue_many, message_id_domain
 from eventapp.registrations.models import Registration, RegistrationStatus
 from eventapp.site.services import absolute_url
 from eventapp.tokens import new_token
@@ -235,13 +235,16 @@ def send_followups(sheet: Sheet, now: datetime) -> int:
                 raw, hashed = new_token()
                 tokens.add(hashed, source, source_id)
                 url = unsubscribe_base.replace(_TOKEN_MARK, raw)
-                key = (
-                    registrant_key(source_id) if source == REGISTRANT
-                    else subscriber_key(source_id)
-                )  # fmt: skip
+                if source == REGISTRANT:
+                    key = mailkeys.followup_for_registrant(sheet.id, source_id)
+                    registration_id = source_id
+                else:
+                    key = mailkeys.followup_for_subscriber(sheet.id, source_id)
+                    registration_id = None
                 yield Recipient(
                     to=email,
-                    dedupe_key=followup_key(sheet.id, key),
+                    dedupe_key=key,
+                    registration_id=registration_id,
                     to_name=name or "",
                     locale=locale if locale in languages else default_locale,
                     context={"unsubscribe_url": url},
@@ -277,3 +280,33 @@ def preview_followup(sheet: Sheet, locale: str = "fr") -> RenderedMail:
             "unsubscribe_url": absolute_url("kits.unsubscribe", token="exemple"),
         },
     )
+
+
+def withdraw_followups(
+    kit_ids: Iterable[int],
+    registration_ids: Iterable[int] = (),
+    subscriber_ids: Iterable[int] = (),
+) -> int:
+    """Cancel the pending follow-ups of these kits for these registrants and subscribers."""
+    registration_ids, subscriber_ids = list(registration_ids), list(subscriber_ids)
+    if not registration_ids and not subscriber_ids:
+        return 0
+    sheet_ids = list(db.session.scalars(select(Sheet.id).where(Sheet.kit_id.in_(list(kit_ids)))))
+    keys = [
+        mailkeys.followup_for_registrant(sheet_id, registration_id)
+        for sheet_id in sheet_ids
+        for registration_id in registration_ids
+    ] + [
+        mailkeys.followup_for_subscriber(sheet_id, subscriber_id)
+        for sheet_id in sheet_ids
+        for subscriber_id in subscriber_ids
+    ]
+    return cancel_pending(dedupe_keys=keys)
+
+
+def drop_registration_followups(registration: Registration) -> int:
+    """Withdraw a registration's pending follow-ups (call it when it opts out or is erased)."""
+    kit_ids = db.session.scalars(
+        select(kit_events.c.kit_id).where(kit_events.c.event_id == registration.event_id)
+    ).all()
+    return withdraw_followups(kit_ids, registration_ids=[registration.id])

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
+from eventapp import mailkeys
 from eventapp.extensions import db
+from eventapp.kits.followups import withdraw_followups
 from eventapp.kits.models import (
     Kit,
     KitSubscriber,
@@ -19,7 +21,6 @@ from eventapp.kits.models import (
     UnsubscribeToken,
     kit_events,
 )
-from eventapp.kits.tokens import registrant_key, subscriber_key, withdraw_followups
 from eventapp.models import now_utc
 from eventapp.outbox.services import enqueue
 from eventapp.registrations.models import Registration
@@ -72,7 +73,7 @@ def request_subscription(kit: Kit, email: str, locale: str, now: datetime | None
     message = enqueue(
         "kit_subscription_confirm",
         email,
-        f"kit-subscription:{subscriber.id}:confirm:{int(now.timestamp())}",
+        mailkeys.kit_subscription_confirmation(subscriber.id, now),
         locale=locale,
         kind="kit_subscription_confirm",
         now=now,
@@ -179,7 +180,9 @@ def stop_followups(kit: Kit, address_key: str, now: datetime | None = None) -> i
         subscriber.email = ""
         subscriber.email_key = None
         subscriber.confirm_token_hash = None
-    keys = [registrant_key(r.id) for r in registrations]
-    keys += [subscriber_key(s.id) for s in subscribers]
     db.session.flush()
-    return withdraw_followups([kit.id], keys)
+    return withdraw_followups(
+        [kit.id],
+        registration_ids=[r.id for r in registrations],
+        subscriber_ids=[s.id for s in subscribers],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, LargeBinary, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eventapp.extensions import db
@@ -47,6 +47,11 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(String(50), default="")
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     to_address: Mapped[str] = mapped_column(String(320), index=True)  # erasure looks rows up by it
+    # The registration a mail is about, if any: how its history, cancellation and erasure
+    # find it (the dedupe key is only ever compared whole). Named by table, not imported.
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id", ondelete="SET NULL"), index=True
+    )
     to_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(10), default="fr")
     subject: Mapped[str] = mapped_column(String(500))

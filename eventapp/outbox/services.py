@@ -29,6 +29,7 @@ __all__ = [
     "Attachment",
     "Recipient",
     "cancel_pending",
+    "existing_keys",
     "count_by_status",
     "enqueue",
     "enqueue_many",
@@ -75,6 +76,7 @@ class Recipient(NamedTuple):
     dedupe_key: str
     to_name: str = ""
     locale: str = "fr"
+    registration_id: int | None = None  # the registration this mail is about, if any
     context: Mapping[str, str] = {}  # printed as given in the templates: {"unsubscribe_url": ...}
     headers: Mapping[str, str] = {}  # {"List-Unsubscribe": "<https://...>"}
 
@@ -167,6 +169,7 @@ def enqueue(
     to_name: str = "",
     locale: str = "fr",
     kind: str | None = None,
+    registration_id: int | None = None,
     reply_to: str | None = None,
     headers: dict[str, str] | None = None,
     calendar: bytes | None = None,
@@ -182,7 +185,7 @@ def enqueue(
     rendered = render_mail(template, locale, {"to": to, "to_name": to_name, **context})
     row = _row(
         rendered, to, dedupe_key, to_name=to_name, locale=locale, kind=kind or template,
-        reply_to=reply_to, headers=headers, calendar=calendar, attachments=attachments,
+        registration_id=registration_id, reply_to=reply_to, headers=headers, calendar=calendar, attachments=attachments,
         due_at=due_at, now=now,
     )  # fmt: skip
     statement = _insert_ignoring_duplicates(OutboxMessage).values(**row).returning(OutboxMessage)
@@ -197,6 +200,7 @@ def enqueue_rendered(
     kind: str,
     to_name: str = "",
     locale: str = "fr",
+    registration_id: int | None = None,
     calendar: bytes | None = None,
     now: datetime | None = None,
 ) -> bool:
@@ -204,7 +208,7 @@ def enqueue_rendered(
     transaction; False when dedupe_key exists."""
     row = _row(
         mail, _checked_address(to), dedupe_key, to_name=_fit(one_line(to_name), 200),
-        locale=locale, kind=kind, calendar=calendar, now=now,
+        locale=locale, kind=kind, registration_id=registration_id, calendar=calendar, now=now,
     )  # fmt: skip
     statement = _insert_one(db.session.get_bind().dialect.name)
     return db.session.execute(statement, row).first() is not None
@@ -218,6 +222,7 @@ def _row(
     to_name: str,
     locale: str,
     kind: str,
+    registration_id: int | None = None,
     reply_to: str | None = None,
     headers: dict[str, str] | None = None,
     calendar: bytes | None = None,
@@ -233,6 +238,7 @@ def _row(
         "to_address": to,
         "to_name": to_name,
         "locale": locale,
+        "registration_id": registration_id,
         "subject": _fit(mail.subject, 500),
         "text_body": mail.text,
         "html_body": mail.html,
@@ -312,6 +318,7 @@ def enqueue_many(
                 to,
                 to_name,
                 recipient.locale,
+                recipient.registration_id,
                 _fit(mail.subject, 500),
                 mail.text,
                 mail.html,
@@ -331,8 +338,8 @@ class _BulkInsert:
     """
 
     ROW_COLUMNS = (
-        "dedupe_key", "to_address", "to_name", "locale", "subject", "text_body", "html_body",
-        "headers", "message_id",
+        "dedupe_key", "to_address", "to_name", "locale", "registration_id", "subject",
+        "text_body", "html_body", "headers", "message_id",
     )  # fmt: skip
 
     def __init__(self, **common: Any) -> None:
@@ -363,18 +370,16 @@ def cancel_pending(
     *,
     to_address: str | None = None,
     dedupe_keys: Iterable[str] | None = None,
-    dedupe_prefix: str | None = None,
+    registration_id: int | None = None,
 ) -> int:
     """Mark pending mails cancelled (unsubscribe, erasure); return how many. Filters combine."""
-    if to_address is None and dedupe_keys is None and dedupe_prefix is None:
+    if to_address is None and dedupe_keys is None and registration_id is None:
         raise ValueError("cancel_pending needs at least one filter")
     conditions = [OutboxMessage.status == OutboxStatus.PENDING]
     if to_address is not None:
         conditions.append(OutboxMessage.to_address == to_address)
-    if dedupe_prefix is not None:
-        # Not LIKE: SQLite's ignores case, and a prefix may hold % or _.
-        prefix_length = len(dedupe_prefix)
-        conditions.append(func.substr(OutboxMessage.dedupe_key, 1, prefix_length) == dedupe_prefix)
+    if registration_id is not None:
+        conditions.append(OutboxMessage.registration_id == registration_id)
     statement = update(OutboxMessage).values(status=OutboxStatus.CANCELLED)
     if dedupe_keys is None:
         return db.session.execute(statement.where(*conditions)).rowcount
@@ -384,6 +389,16 @@ def cancel_pending(
         chunk_statement = statement.where(*conditions, OutboxMessage.dedupe_key.in_(chunk))
         cancelled += db.session.execute(chunk_statement).rowcount
     return cancelled
+
+
+def existing_keys(dedupe_keys: Iterable[str]) -> set[str]:
+    """Return those of the keys that name a mail already queued (sent or not)."""
+    found: set[str] = set()
+    keys = iter(dedupe_keys)
+    while chunk := list(itertools.islice(keys, 500)):
+        statement = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+        found.update(db.session.scalars(statement))
+    return found
 
 
 def count_by_status() -> dict[OutboxStatus, int]:

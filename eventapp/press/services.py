@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
+from eventapp import mailkeys
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
 from eventapp.markup import render_markdown
@@ -149,7 +150,7 @@ def submit_inquiry(
         enqueue(
             "press_inquiry_notification",
             contact.email,
-            f"press-inquiry:{inquiry.id}:contact:{contact.id}",
+            mailkeys.press_inquiry_to_contact(inquiry.id, contact.id),
             to_name=contact.name,
             locale=staff_locale,
             reply_to=inquiry.email,  # answering the mail answers the journalist
@@ -163,7 +164,7 @@ def submit_inquiry(
         enqueue(
             "press_inquiry_notification",
             organisation.email,
-            f"press-inquiry:{inquiry.id}:organisation",
+            mailkeys.press_inquiry_to_organisation(inquiry.id),
             to_name=organisation.name,
             locale=staff_locale,
             reply_to=inquiry.email,
@@ -174,7 +175,7 @@ def submit_inquiry(
     enqueue(
         "press_inquiry_ack",
         inquiry.email,
-        f"press-inquiry:{inquiry.id}:ack",
+        mailkeys.press_inquiry_ack(inquiry.id),
         to_name=inquiry.name,
         locale=locale,
         now=now,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, literal, select
+from sqlalchemy import select
 
+from eventapp import mailkeys
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
 from eventapp.outbox.jobs import job
 from eventapp.outbox.models import OutboxMessage
-from eventapp.registrations.mails import send_reminder
+from eventapp.registrations.mails import REMINDER, send_reminder
 from eventapp.registrations.models import Registration, RegistrationStatus
 
 LONGEST_REMINDER = timedelta(days=8)  # how far ahead events are looked at
@@ -38,22 +39,31 @@ def send_due_reminders(now: datetime) -> int:
         if offset is None:
             continue
         window_opened_at = event.starts_at - timedelta(minutes=offset)
-        # The reminder's dedupe key, built in SQL, tells who already has this one.
-        key = (
-            literal("registration:")
-            + cast(Registration.id, String)
-            + literal(f":reminder-{offset}")
+        candidates = select(Registration.id).where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+            # Nobody is reminded of a window that had already opened when they got their seat.
+            Registration.confirmed_at <= window_opened_at,
         )
-        already = select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
-        registrations = db.session.scalars(
-            select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.status == RegistrationStatus.CONFIRMED,
-                # Nobody is reminded of a window that had already opened when they got their seat.
-                Registration.confirmed_at <= window_opened_at,
-                ~already.exists(),
+        # Who already has this reminder: the keys of their reminders, compared whole.
+        already = set(
+            db.session.scalars(
+                select(OutboxMessage.dedupe_key).where(
+                    OutboxMessage.registration_id.in_(candidates),
+                    OutboxMessage.kind == REMINDER,
+                )
             )
-        ).all()
-        for registration in registrations:
-            queued += send_reminder(registration, offset, now)
+        )
+        due = [
+            registration_id
+            for registration_id in db.session.scalars(candidates)
+            if mailkeys.reminder(registration_id, offset) not in already
+        ]
+        for start in range(0, len(due), 500):
+            chunk = due[start : start + 500]
+            registrations = db.session.scalars(
+                select(Registration).where(Registration.id.in_(chunk)).order_by(Registration.id)
+            ).all()
+            for registration in registrations:
+                queued += send_reminder(registration, offset, now)
     return queued

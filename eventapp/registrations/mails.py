@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from flask import current_app
 from sqlalchemy import select, update
 
+from eventapp import mailkeys
 from eventapp.extensions import db
 from eventapp.ics.invites import request_invite
 from eventapp.ics.services import cancel_invite
@@ -126,8 +127,9 @@ def _queue(
     return enqueue_rendered(
         mail,
         registration.email,
-        registration.mail_prefix + key,
+        key,
         kind=template,
+        registration_id=registration.id,
         to_name=registration.full_name,
         locale=registration.locale,
         calendar=calendar,
@@ -139,46 +141,48 @@ class Draft(NamedTuple):
     """A mail rendered for a registration that has no id yet, with the secrets of its links."""
 
     template: str
-    key: str
+    what: str  # "confirmation" or "promotion": its key once the registration has an id
     secrets: dict[TokenPurpose, str]
     mail: RenderedMail
     calendar: bytes | None
 
 
-def draft_confirmation(registration: Registration, key: str) -> Draft:
+def draft_confirmation(registration: Registration, what: str) -> Draft:
     """Render the confirmation of a seat (at registration or on promotion), with the invite and
     both links, without writing anything yet."""
     raws = mint_tokens()
     links = _link_urls(raws)
-    template = "registration_promoted" if key == "promotion" else "registration_confirmed"
+    template = "registration_promoted" if what == "promotion" else "registration_confirmed"
     calendar = invite(registration, links["join_url"])
-    return Draft(template, key, raws, render(registration, template, links), calendar)
+    return Draft(template, what, raws, render(registration, template, links), calendar)
 
 
 def send_draft(registration: Registration, draft: Draft, now: datetime) -> bool:
     """Queue a drafted mail once its registration is flushed: its links start to work with it."""
     store_tokens(registration, draft.secrets)
-    return _queue(registration, draft.template, draft.key, draft.mail, now, draft.calendar)
+    key = mailkeys.registration(registration.id, draft.what)
+    return _queue(registration, draft.template, key, draft.mail, now, draft.calendar)
 
 
-def send_confirmation(registration: Registration, key: str, now: datetime) -> bool:
+def send_confirmation(registration: Registration, what: str, now: datetime) -> bool:
     """Confirm a seat (on promotion: the registration has older links) with the invite and both
     links."""
-    queued = send_draft(registration, draft_confirmation(registration, key), now)
+    queued = send_draft(registration, draft_confirmation(registration, what), now)
     revoke_oldest_tokens(registration)
     return queued
 
 
 def send_waitlist_notice(registration: Registration, now: datetime) -> bool:
     """Tell someone they are on the waiting list; no connection link until promoted."""
-    return _send(registration, "registration_waitlisted", "waitlist", now, **_links(registration))
+    key = mailkeys.registration(registration.id, "waitlist")
+    return _send(registration, "registration_waitlisted", key, now, **_links(registration))
 
 
 def send_links_again(registration: Registration, now: datetime) -> bool:
     """Send the personal links again to someone who registered twice; old links keep working
     (up to REGISTRATION_LIVE_LINKS_MAX of them)."""
     links = _links(registration)
-    key = f"links:{int(now.timestamp())}"  # a double click sends one mail, not two
+    key = mailkeys.registration_links(registration.id, now)  # a double click sends one mail
     calendar = None
     if "join_url" in links:
         calendar = invite(registration, links["join_url"])
@@ -188,20 +192,25 @@ def send_links_again(registration: Registration, now: datetime) -> bool:
 def send_cancellation(registration: Registration, held_seat: bool, now: datetime) -> bool:
     """Acknowledge a cancellation; calendars that hold the invite get a CANCEL for it."""
     calendar = _cancel_invite(registration) if held_seat else None
-    return _send(registration, "registration_cancelled", "cancellation", now, calendar=calendar)
+    key = mailkeys.registration(registration.id, "cancellation")
+    return _send(registration, "registration_cancelled", key, now, calendar=calendar)
+
+
+REMINDER = "registration_reminder"  # the template, and the kind of the queued mail
 
 
 def send_reminder(registration: Registration, offset_minutes: int, now: datetime) -> bool:
     """Remind a confirmed person of the event, with a fresh connection link."""
     links = _links(registration)
-    return _send(registration, "registration_reminder", f"reminder-{offset_minutes}", now, **links)
+    key = mailkeys.reminder(registration.id, offset_minutes)
+    return _send(registration, REMINDER, key, now, **links)
 
 
 def send_update(registration: Registration, now: datetime) -> bool:
     """Send the new invite after the event's time or link changed (once per SEQUENCE)."""
     links = _links(registration)
     calendar = invite(registration, links["join_url"])
-    key = f"update:{registration.event.ics_sequence}"
+    key = mailkeys.event_update(registration.id, registration.event.ics_sequence)
     return _send(registration, "event_updated", key, now, calendar=calendar, **links)
 
 
@@ -209,7 +218,8 @@ def send_event_cancelled(registration: Registration, now: datetime) -> bool:
     """Tell a registrant the event is cancelled, with a CANCEL invite if they held a seat."""
     held_seat = registration.status == RegistrationStatus.CONFIRMED
     calendar = _cancel_invite(registration) if held_seat else None
-    return _send(registration, "event_cancelled", "event-cancelled", now, calendar=calendar)
+    key = mailkeys.registration(registration.id, "event-cancelled")
+    return _send(registration, "event_cancelled", key, now, calendar=calendar)
 
 
 def _cancel_invite(registration: Registration) -> bytes:
@@ -226,7 +236,7 @@ def _cancel_invite(registration: Registration) -> bytes:
 
 def drop_pending(registration: Registration) -> int:
     """Cancel the mails about this registration that are not sent yet (reminders, updates)."""
-    return cancel_pending(dedupe_prefix=registration.mail_prefix)
+    return cancel_pending(registration_id=registration.id)
 
 
 # What a mail about a forgotten person keeps of them: nothing (the subject names no one).
@@ -244,7 +254,7 @@ def forget(registration: Registration) -> None:
     drop_pending(registration)
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.dedupe_key.startswith(registration.mail_prefix, autoescape=True))
+        .where(OutboxMessage.registration_id == registration.id)
         .values(**FORGOTTEN_MAIL)
     )
 
@@ -255,7 +265,7 @@ def mail_history(registration: Registration) -> list[dict]:
         select(
             OutboxMessage.kind, OutboxMessage.subject, OutboxMessage.status, OutboxMessage.sent_at
         )
-        .where(OutboxMessage.dedupe_key.startswith(registration.mail_prefix, autoescape=True))
+        .where(OutboxMessage.registration_id == registration.id)
         .order_by(OutboxMessage.id)
     )
     return [

@@ -82,11 +82,6 @@ class Registration(db.Model):
     def __repr__(self) -> str:
         return f"<Registration {self.id} {self.status}>"
 
-    @property
-    def mail_prefix(self) -> str:
-        """Start of the dedupe key of every mail about this registration."""
-        return f"registration:{self.id}:"
-
 
 class RegistrationToken(db.Model):
     """The SHA-256 of one secret link; the secret itself is only ever in the mail."""

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, case, cast, delete, literal, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, case, delete, select, update
 
 from eventapp.extensions import db
-from eventapp.kits.models import Sheet, UnsubscribeToken, kit_events
+from eventapp.kits.models import UnsubscribeToken
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.registrations import mails
@@ -26,47 +25,11 @@ def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = 
     """
     now = now or now_utc()
     targets = select(Registration.id).where(chosen, Registration.erased_at.is_(None))
-    # The follow-ups still queued for them; the key is kits.tokens.followup_key, built in SQL.
-    followup_keys = (
-        select(
-            literal("sheet:")
-            + cast(Sheet.id, String)
-            + literal(":r")
-            + cast(Registration.id, String)
-        )
-        .select_from(Sheet)
-        .join(kit_events, kit_events.c.kit_id == Sheet.kit_id)
-        .join(Registration, Registration.event_id == kit_events.c.event_id)
-        .where(chosen, Registration.erased_at.is_(None))
-    )
+    # Every mail about them, follow-ups included, sent or not: pending ones are withdrawn, and
+    # all of them forget the person.
     db.session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.dedupe_key.in_(followup_keys),
-        )
-        .values(status=OutboxStatus.CANCELLED)
-    )
-    # Every mail sent to them under their registration's keys: from each registration, its
-    # address leads to its mails through the to_address index, then the key tells whose it is.
-    mail = aliased(OutboxMessage)
-    person_id = cast(Registration.id, String)
-    theirs = (
-        select(mail.id)
-        .join(Registration, Registration.email == mail.to_address)
-        .where(
-            chosen,
-            Registration.erased_at.is_(None),
-            mail.to_address != "",
-            or_(
-                mail.dedupe_key.like(literal("registration:") + person_id + literal(":%")),
-                mail.dedupe_key.like(literal("sheet:%:r") + person_id),
-            ),
-        )
-    )
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(theirs))
+        .where(OutboxMessage.registration_id.in_(targets))
         .values(
             status=case(
                 (OutboxMessage.status == OutboxStatus.PENDING, OutboxStatus.CANCELLED.value),

@@ -22,7 +22,7 @@ from sqlalchemy.sql import Executable
 
 from eventapp.events.models import Event, EventStatus, RegistrationState
 from eventapp.extensions import db
-from eventapp.kits.tokens import drop_registration_followups
+from eventapp.kits.followups import drop_registration_followups
 from eventapp.models import now_utc
 from eventapp.registrations import mails
 from eventapp.registrations.models import (

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
+from eventapp import mailkeys
 from eventapp.admin.forms.messages import MessageForm
 from eventapp.audit.services import record
 from eventapp.events.models import Event
@@ -26,12 +27,6 @@ bp = Blueprint("messages", __name__)
 
 TEMPLATE = "message"
 KIND = "organiser_message"
-
-
-def message_key(registration: Registration, send_id: str) -> str:
-    """The dedupe key of one organiser message: under the registration's prefix, so that
-    erasing the registration erases the message too."""
-    return f"{registration.mail_prefix}message:{send_id}"
 
 
 def _preview(form: MessageForm, registration: Registration | None) -> Any:
@@ -93,10 +88,11 @@ def to_registrant(registration_id: int):
     queued = enqueue(
         TEMPLATE,
         registration.email,
-        message_key(registration, form.send_id.data),
+        mailkeys.organiser_message(registration.id, form.send_id.data),
         to_name=registration.full_name,
         locale=registration.locale,
         kind=KIND,
+        registration_id=registration.id,
         subject=form.subject.data,
         body=form.body.data,
     )
@@ -137,9 +133,10 @@ def to_confirmed(event_id: int):
         (
             Recipient(
                 to=registration.email,
-                dedupe_key=message_key(registration, form.send_id.data),
+                dedupe_key=mailkeys.organiser_message(registration.id, form.send_id.data),
                 to_name=registration.full_name,
                 locale=registration.locale,
+                registration_id=registration.id,
             )
             for registration in registrations
         ),
