@@ -360,6 +360,13 @@ def test_users_create_prompts_for_the_password_twice(app, runner):
     assert again.exit_code != 0
 
 
+def test_users_create_refuses_an_address_mail_cannot_carry(app, runner):
+    result = runner.invoke(args=["users", "create", "jösé@example.org"], input="x\nx\n")
+    assert result.exit_code != 0
+    assert "Internationalized characters before the @-sign" in result.output
+    assert find_user("jösé@example.org") is None
+
+
 def test_demo_login_creates_one_admin_with_a_random_password_once(app, runner, client):
     first = runner.invoke(args=["users", "demo-login"])
     assert first.exit_code == 0, first.output
