@@ -21,7 +21,12 @@ from eventapp.outbox.services import Attachment, enqueue
 from eventapp.press.models import InquiryStatus, PressInquiry
 from eventapp.privacy import services as privacy
 from eventapp.registrations import services as registrations
-from eventapp.registrations.models import Registration, RegistrationStatus, RegistrationToken
+from eventapp.registrations.models import (
+    Registration,
+    RegistrationStatus,
+    RegistrationToken,
+    TokenPurpose,
+)
 from eventapp.tokens import new_token
 from tests.factories import make_event
 from tests.helpers import text
@@ -446,6 +451,29 @@ def test_the_audit_retention_follows_its_setting(app):
     assert db.session.scalars(select(AuditLog.id)).all() == [kept.id]
 
 
+# --- connection links ------------------------------------------------------------------------
+
+
+def test_join_secrets_of_events_long_ended_are_deleted_and_manage_secrets_kept(app):
+    days = app.config["JOIN_LINK_VALID_DAYS_AFTER_END"]
+    expired = register(ended_event(days + 1), "Anne Martin", "anne@example.org")
+    live = register(ended_event(days - 1), "Bruno Petit", "bruno@example.org")
+    tokens = RegistrationToken.registration_id, RegistrationToken.purpose
+    join = RegistrationToken.purpose == TokenPurpose.JOIN
+
+    assert privacy.delete_expired_join_links(NOW) == 1
+    db.session.commit()
+
+    left = {tuple(row) for row in db.session.execute(select(*tokens))}
+    assert left == {
+        (expired.id, TokenPurpose.MANAGE),
+        (live.id, TokenPurpose.MANAGE),
+        (live.id, TokenPurpose.JOIN),
+    }
+    assert privacy.delete_expired_join_links(NOW) == 0
+    assert count(RegistrationToken, join) == 1
+
+
 # --- the worker job --------------------------------------------------------------------------
 
 
@@ -466,9 +494,10 @@ def test_the_worker_runs_the_retention_job_daily(app, two_events):
     db.session.commit()
 
     # Two registrations; the inquiry; the old audit entry; the old mails (3
-    # confirmations/cancellation of the old event were sent years ago, the recent event's too).
+    # confirmations/cancellation of the old event were sent years ago, the recent event's too);
+    # the connection link of the recent event's registrant, which ended long ago.
     report_mails = count(OutboxMessage, OutboxMessage.subject == "")
-    assert changed == 2 + 1 + 1 + report_mails
+    assert changed == 2 + 1 + 1 + report_mails + 1
     assert count(Registration, Registration.erased_at == NOW) == 2
     assert count(PressInquiry, PressInquiry.email == "") == 1
     assert count(AuditLog) == 1

@@ -22,7 +22,7 @@ from eventapp.kits.models import KitSubscriber, SubscriptionStatus
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.press.models import PressInquiry
-from eventapp.registrations.models import Registration
+from eventapp.registrations.models import Registration, RegistrationToken, TokenPurpose
 from eventapp.registrations.retention import anonymise_registrations
 
 # What a mail keeps once its retention ends: kind, status, dates, dedupe key, Message-ID.
@@ -50,6 +50,7 @@ class RetentionReport:
     mails: int = 0
     kit_subscribers: int = 0
     audit_entries: int = 0
+    join_links: int = 0
 
     @property
     def total(self) -> int:
@@ -160,6 +161,23 @@ def delete_old_audit_entries(now: datetime | None = None) -> int:
     return result.rowcount or 0
 
 
+def delete_expired_join_links(now: datetime | None = None) -> int:
+    """Delete the connection-link secrets of events that ended over JOIN_LINK_VALID_DAYS_AFTER_END
+    ago: they no longer open anything, so keeping their hashes serves no purpose."""
+    now = now or now_utc()
+    ended = select(Registration.id).join(Event, Event.id == Registration.event_id)
+    ended = ended.where(Event.ends_at < now - _days("JOIN_LINK_VALID_DAYS_AFTER_END"))
+    result = db.session.execute(
+        delete(RegistrationToken)
+        .where(
+            RegistrationToken.purpose == TokenPurpose.JOIN,
+            RegistrationToken.registration_id.in_(ended),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def apply_retention(now: datetime | None = None) -> RetentionReport:
     """Run every purge at `now`; the caller commits."""
     now = now or now_utc()
@@ -170,6 +188,7 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         press_inquiries=blank_old_press_inquiries(now),
         kit_subscribers=forget_unsubscribed(now),
         audit_entries=delete_old_audit_entries(now),
+        join_links=delete_expired_join_links(now),
     )
     db.session.expire_all()
     return report
