@@ -29,7 +29,6 @@ __all__ = [
     "Attachment",
     "Recipient",
     "cancel_pending",
-    "existing_keys",
     "count_by_status",
     "enqueue",
     "enqueue_many",
@@ -389,16 +388,6 @@ def cancel_pending(
         chunk_statement = statement.where(*conditions, OutboxMessage.dedupe_key.in_(chunk))
         cancelled += db.session.execute(chunk_statement).rowcount
     return cancelled
-
-
-def existing_keys(dedupe_keys: Iterable[str]) -> set[str]:
-    """Return those of the keys that name a mail already queued (sent or not)."""
-    found: set[str] = set()
-    keys = iter(dedupe_keys)
-    while chunk := list(itertools.islice(keys, 500)):
-        statement = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
-        found.update(db.session.scalars(statement))
-    return found
 
 
 def count_by_status() -> dict[OutboxStatus, int]:
