@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -67,3 +69,34 @@ def test_a_picture_under_the_pixel_cap_is_still_taken(app, client, tmp_path):
     response = Poster(client)("/admin/speakers/new", form, content_type="multipart/form-data")
     assert response.status_code == 303
     assert db.session.scalars(select(Speaker)).one().photo_filename
+
+
+# Run in a process of its own: in the test process an earlier app has always set the limiter up.
+SIGN_IN_WITHOUT_LIMITS = """
+import sys
+from eventapp import create_app
+from eventapp.auth.services import create_user
+from eventapp.extensions import db
+app = create_app({"TESTING": True, "SECRET_KEY": "s", "WTF_CSRF_ENABLED": False,
+                  "RATELIMIT_ENABLED": False, "SQLALCHEMY_DATABASE_URI": sys.argv[1],
+                  "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024, "ARGON2_PARALLELISM": 1})
+with app.app_context():
+    db.create_all()
+    create_user("orga@example.org", "a long enough passphrase", name="Orga")
+    db.session.commit()
+client = app.test_client()
+for password in ("wrong password!", "a long enough passphrase"):
+    form = {"email": "orga@example.org", "password": password}
+    print(client.post("/admin/login", data=form).status_code)
+"""
+
+
+def test_signing_in_works_with_the_rate_limits_turned_off(tmp_path):
+    database = f"sqlite:///{tmp_path / 'limits-off.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "-c", SIGN_IN_WITHOUT_LIMITS, database],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["401", "303"], result.stderr[-2000:]
