@@ -56,6 +56,9 @@ MAIL_SINK_FOLDER = "mail"  # where `flask mail-sink` keeps .eml files; relative 
 OUTBOX_BATCH_SIZE = 100  # rows claimed at a time
 OUTBOX_LEASE_SECONDS = 300  # a claimed row goes back to the queue if its worker vanished this long
 OUTBOX_POLL_SECONDS = 2.0  # the worker's pause when nothing is due
+# Run every scheduled job at least this often (None: each at its own pace, reminders and sheet
+# releases every minute). A few seconds in the scale-out test, which would otherwise wait a minute.
+JOBS_MAX_INTERVAL_SECONDS = None
 OUTBOX_MAX_ATTEMPTS = 8  # then the mail is marked failed
 OUTBOX_BACKOFF_BASE_SECONDS = 60  # first retry after this, then doubled each time
 OUTBOX_BACKOFF_MAX_SECONDS = 6 * 3600

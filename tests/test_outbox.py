@@ -6,7 +6,7 @@ import base64
 import smtplib
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -410,6 +410,25 @@ def test_jobs_run_when_due_and_a_failing_one_is_rolled_back(app):
     db.session.rollback()
     keys = [r.dedupe_key for r in rows()]
     assert len(keys) == 2 and "half-done" not in keys  # committed after each; the failure undone
+
+
+def test_jobs_max_interval_runs_a_slow_job_sooner(app):
+    registry = JobRegistry()
+    start = now_utc()
+    runs: list[datetime] = []
+
+    @registry.job("daily", every=timedelta(days=1))
+    def daily(now):
+        runs.append(now)
+        return 0
+
+    app.config["JOBS_MAX_INTERVAL_SECONDS"] = 5
+    for seconds in (0, 3, 5, 9, 10):
+        registry.run_due(start + timedelta(seconds=seconds))
+    assert runs == [start, start + timedelta(seconds=5), start + timedelta(seconds=10)]
+    app.config["JOBS_MAX_INTERVAL_SECONDS"] = None
+    registry.run_due(start + timedelta(seconds=20))
+    assert len(runs) == 3  # at its own pace again: a day
 
 
 def test_attachment_data_is_kept_in_the_row(app):

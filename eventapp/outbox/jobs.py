@@ -56,11 +56,13 @@ class JobRegistry:
 
         return register
 
-    def due(self, now: datetime) -> list[Job]:
+    def due(self, now: datetime, longest: timedelta | None = None) -> list[Job]:
+        """Return the jobs whose interval (shortened to `longest`, if given) has passed."""
         return [
             job
             for name, job in self.jobs.items()
-            if name not in self.last_run or now - self.last_run[name] >= job.every
+            if name not in self.last_run
+            or now - self.last_run[name] >= (min(job.every, longest) if longest else job.every)
         ]
 
     def run_due(self, now: datetime) -> dict[str, int | None]:
@@ -68,8 +70,9 @@ class JobRegistry:
 
         Return what each job reported, None for a failure.
         """
+        longest = current_app.config.get("JOBS_MAX_INTERVAL_SECONDS")
         results: dict[str, int | None] = {}
-        for job in self.due(now):
+        for job in self.due(now, timedelta(seconds=longest) if longest else None):
             # Even a failing job waits its interval: a broken job must not spin the worker.
             self.last_run[job.name] = now
             try:
