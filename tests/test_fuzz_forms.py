@@ -20,7 +20,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from eventapp import create_app
@@ -30,7 +30,7 @@ from eventapp.press.forms import PressInquiryForm
 from eventapp.press.models import PressContact
 from eventapp.registrations.forms import RegistrationForm
 from tests.admin_helpers import make_user
-from tests.conftest import BACKENDS, IsolatedClient, base_config
+from tests.conftest import BACKENDS, IsolatedClient, base_config, empty_postgres_tables
 from tests.factories import make_event
 from tests.kit_helpers import make_kit
 
@@ -206,11 +206,7 @@ def world(request, tmp_path_factory):
         db.session.remove()
         db.engine.dispose()
     if request.param != "sqlite":
-        engine = create_engine(uri)
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        empty_postgres_tables(uri)
 
 
 def assert_on_site(response) -> None:
