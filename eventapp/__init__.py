@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from eventapp import config as default_config
 from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from eventapp.site.pagecache import serve_cached_pages
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ def create_app(
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     refuse_default_secret(app)
+    serve_cached_pages(app)  # inside ProxyFix, which must see each request first
     trust_proxies(app)
     secure_cookies(app)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_timezone_location
 from flask import current_app, has_request_context, request
 from flask_babel import LazyString, get_locale, gettext, ngettext
+from werkzeug.sansio.request import Request
 
 NBSP = "\u00a0"
 
@@ -16,13 +19,16 @@ def select_locale() -> str:
     """Pick the language: the remembered choice first, then the browser's, then French."""
     if not has_request_context():  # a worker or a command: the caller forces the locale it needs
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    languages = current_app.config["LANGUAGES"]
-    chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
+    return locale_of(request, current_app.config)
+
+
+def locale_of(request: Request, config: Mapping[str, Any]) -> str:
+    """Return the language a request asks for (also read by the page cache, before Flask)."""
+    languages = config["LANGUAGES"]
+    chosen = request.cookies.get(config["LANGUAGE_COOKIE"])
     if chosen in languages:
         return chosen
-    return (
-        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    return request.accept_languages.best_match(languages) or config["BABEL_DEFAULT_LOCALE"]
 
 
 def _locale() -> str:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from eventapp.events.models import EventKind, EventStatus, RegistrationState
+from eventapp.events.models import EventKind, EventStatus, RegistrationState, RegistrationWindow
 from eventapp.models import now_utc
 from tests.factories import add_speaker, make_event, make_speaker
 
@@ -182,3 +182,83 @@ def test_the_cached_page_follows_the_registration_window(app, client):
     event.registration_closes_at = now_utc() - timedelta(minutes=1)
     database.session.commit()
     assert "Les inscriptions sont closes." in page(client, "/events/window")[1]
+
+
+def test_a_cache_hit_is_answered_without_running_the_app(app, client):
+    make_event(slug="kept")
+    views_run = []
+    app.before_request(lambda: views_run.append(1))
+    assert page(client, "/events/kept")[0].status_code == 200
+    assert views_run == [1]
+    again, html = page(client, "/events/kept")
+    assert again.status_code == 200 and "Je m'inscris" in html
+    assert views_run == [1]  # the middleware answered
+    # The security headers came with the kept copy.
+    assert "frame-ancestors 'none'" in again.headers["Content-Security-Policy"]
+
+
+def test_each_language_and_address_is_kept_apart(client):
+    make_event(slug="bilingue")
+    assert '<html lang="fr"' in page(client, "/events/bilingue")[1]
+    assert '<html lang="en"' in page(client, "/events/bilingue", lang="en")[1]
+    assert '<html lang="fr"' in page(client, "/events/bilingue")[1]
+    client.set_cookie("lang", "en")
+    assert '<html lang="en"' in page(client, "/events/bilingue")[1]
+    assert page(client, "/events/bilingue?utm_source=lettre")[0].status_code == 200
+
+
+def test_a_message_waiting_in_the_session_is_shown_on_a_cached_page(client):
+    make_event(slug="flash")
+    page(client, "/events/flash")  # kept
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Votre inscription est annulée.")]
+    assert "Votre inscription est annulée." in page(client, "/events/flash")[1]
+    assert "Votre inscription est annulée." not in page(client, "/events/flash")[1]  # shown once
+
+
+def test_a_kept_page_expires_when_the_clock_closes_registration(client, monkeypatch):
+    import eventapp.events.views
+    import eventapp.site.pagecache
+
+    closes = now_utc() + timedelta(hours=1)
+    make_event(slug="horloge", registration_closes_at=closes)
+    assert "Je m'inscris" in page(client, "/events/horloge")[1]
+    later = closes + timedelta(seconds=1)
+    for module in (eventapp.site.pagecache, eventapp.events.views):
+        monkeypatch.setattr(module, "now_utc", lambda: later)
+    assert "Les inscriptions sont closes." in page(client, "/events/horloge")[1]
+
+
+def test_the_next_change_of_a_registration_window():
+    now = now_utc()
+    window = RegistrationWindow(
+        EventStatus.PUBLISHED,
+        now + timedelta(days=3),
+        now - timedelta(days=1),
+        now + timedelta(days=2),
+    )
+    assert window.next_change(now) == now + timedelta(days=2)
+    assert window.next_change(now + timedelta(days=2)) == now + timedelta(days=3)
+    assert window.next_change(now + timedelta(days=3)) is None
+    cancelled = RegistrationWindow(EventStatus.CANCELLED, now + timedelta(days=3), None, None)
+    assert cancelled.next_change(now) is None
+
+
+def test_a_response_that_sets_a_cookie_is_never_kept(app, client):
+    from flask import make_response
+
+    from eventapp.site.pagecache import content_version, keep_response
+
+    runs = []
+
+    def personal():
+        runs.append(1)
+        keep_response(content_version(), None)
+        response = make_response("à vous seul")
+        response.set_cookie("mine", "1")
+        return response
+
+    app.add_url_rule("/personal", "personal", personal)
+    client.get("/personal")
+    client.get("/personal")
+    assert runs == [1, 1]

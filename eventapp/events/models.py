@@ -136,6 +136,13 @@ class RegistrationWindow:
             return RegistrationState.CLOSED
         return RegistrationState.OPEN
 
+    def next_change(self, now: datetime) -> datetime | None:
+        """Return the next moment the state changes by the clock alone (None: it never will)."""
+        if self.status == EventStatus.CANCELLED:
+            return None
+        moments = (self.opens_at, self.closes_at, self.ends_at)
+        return min((moment for moment in moments if moment and moment > now), default=None)
+
 
 def visible_events() -> Select[tuple[Event]]:
     """Select the events the public may see: published or cancelled, never drafts."""

@@ -1,11 +1,10 @@
 """Public pages: the list of events and one event."""
 
-from flask import Blueprint, abort, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask import Blueprint, abort, render_template, url_for
 
 from eventapp.events import services
 from eventapp.models import now_utc
-from eventapp.site.pagecache import content_version, page_cache
+from eventapp.site.pagecache import content_version, keep_response
 
 bp = Blueprint("events", __name__)
 
@@ -20,30 +19,19 @@ def index():
 @bp.get("/events/<slug>")
 def detail(slug: str):
     """Show one event: when, what, who speaks, and how to register."""
-    # The most visited page of a launch: served from the page cache while nothing changed.
+    # The most visited page of a launch: the page cache keeps it (site/pagecache.py) until the
+    # content changes or the clock moves the registration window.
     version = content_version()
-    pages = page_cache()
-    window = pages.get(("event-window", slug, version))
-    if window is None:
-        event = services.public_event(slug)
-        if event is None:
-            abort(404)
-        window = event.window()
-        pages.put(("event-window", slug, version), window)
-    state = window.state(now_utc())
-    key = ("event-page", slug, str(get_locale()), request.full_path, version, state)
-    cacheable = "_flashes" not in session
-    html = pages.get(key) if cacheable else None
-    if html is None:
-        event = services.public_event(slug)
-        if event is None:
-            abort(404)
-        html = render_template(
-            "events/detail.html",
-            event=event,
-            state=state,
-            register_url=url_for("registrations.new", slug=slug),
-        )
-        if cacheable:
-            pages.put(key, html)
+    event = services.public_event(slug)
+    if event is None:
+        abort(404)
+    now = now_utc()
+    window = event.window()
+    html = render_template(
+        "events/detail.html",
+        event=event,
+        state=window.state(now),
+        register_url=url_for("registrations.new", slug=slug),
+    )
+    keep_response(version, window.next_change(now))
     return html

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 
 from eventapp.events.models import Event, EventStatus, visible_events
 from eventapp.extensions import db
 from eventapp.ics import services
 from eventapp.models import now_utc
-from eventapp.site.pagecache import content_version, page_cache
+from eventapp.site.pagecache import content_version, keep_response
 from eventapp.site.services import current_organisation
 
 bp = Blueprint("ics", __name__)
@@ -26,49 +25,35 @@ CACHE_SECONDS = 300
 @bp.get("/events/<slug>.ics")
 def event_file(slug: str):
     """Download one public event as a calendar file."""
-
-    def build() -> bytes:
-        event = db.session.scalars(visible_events().where(Event.slug == slug)).first()
-        if event is None:
-            abort(404)
-        return services.publish_event(
-            event, site_url=current_app.config["SITE_URL"], organisation=current_organisation()
-        )
-
-    body = _cached(("event-ics", slug), build)
+    # icalendar costs several times a cached page: the page cache keeps the file (site/pagecache.py).
+    version = content_version()
+    event = db.session.scalars(visible_events().where(Event.slug == slug)).first()
+    if event is None:
+        abort(404)
+    body = services.publish_event(
+        event, site_url=current_app.config["SITE_URL"], organisation=current_organisation()
+    )
+    keep_response(version, None)
     return _calendar_response(body, filename=f"{_safe_filename(slug)}.ics")
 
 
 @bp.get("/calendar.ics")
 def feed():
     """Serve the feed of public events that calendar apps subscribe to."""
+    version = content_version()
     now = now_utc()
-
-    def build() -> bytes:
-        organisation = current_organisation()
-        events = db.session.scalars(services.feed_events(now)).all()
-        name = organisation.short_name or organisation.name
-        return services.publish_feed(
-            events,
-            site_url=current_app.config["SITE_URL"],
-            organisation=organisation,
-            name=gettext("Événements – %(name)s", name=name),
-        )
-
+    organisation = current_organisation()
+    events = db.session.scalars(services.feed_events(now)).all()
+    name = organisation.short_name or organisation.name
+    body = services.publish_feed(
+        events,
+        site_url=current_app.config["SITE_URL"],
+        organisation=organisation,
+        name=gettext("Événements – %(name)s", name=name),
+    )
     # Which events the feed holds also moves with the clock: a new copy every CACHE_SECONDS.
-    return _calendar_response(_cached(("feed-ics", int(now.timestamp()) // CACHE_SECONDS), build))
-
-
-def _cached(key: tuple, build: Callable[[], bytes]) -> bytes:
-    """Return a calendar file from the page cache while public content has not changed, building
-    it on a miss (icalendar costs several times a cached page)."""
-    full_key = (*key, str(get_locale()), content_version())
-    pages = page_cache()
-    body = pages.get(full_key)
-    if body is None:
-        body = build()
-        pages.put(full_key, body)
-    return body
+    keep_response(version, now + timedelta(seconds=CACHE_SECONDS))
+    return _calendar_response(body)
 
 
 @bp.app_context_processor

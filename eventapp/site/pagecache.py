@@ -4,19 +4,29 @@ Every flush that changes a watched model (events, speakers, the organisation…)
 row, `content_version`. A cached page is served only while the counter has not moved, so every
 process and every host sees a change at once: the cache holds no state that must be shared,
 only copies that one small query proves still right.
+
+A view lets its response be kept with `keep_response(version, until)`; `CachedPages`, a WSGI
+middleware in front of Flask, then answers the same GET (same address, same language) from the
+copy, without running the app: a hit costs the one query, about what a bare Flask page costs.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from threading import Lock
 
-from flask import current_app
+from flask import Flask, request
 from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Request
 
 from eventapp.extensions import db
+from eventapp.i18n import locale_of
+from eventapp.models import now_utc
 from eventapp.site.models import ContentVersion
 
 WATCHED: set[type] = set()
@@ -28,8 +38,11 @@ def watch(*models: type) -> None:
 
 
 def content_version() -> int:
-    """Return the current content counter (0 before the first change)."""
-    return db.session.scalar(_READ_VERSION) or 0
+    """Return the committed content counter (0 before the first change)."""
+    # A connection of its own, not the request's ORM session: a cache hit then costs one query,
+    # without building and tearing down a session around it (half of a hit's database time).
+    with db.engine.connect() as connection:
+        return connection.execute(_READ_VERSION).scalar() or 0
 
 
 # Built once: every public page and every registration reads it.
@@ -76,6 +89,81 @@ class PageCache:
                 self.pages.popitem(last=False)
 
 
-def page_cache() -> PageCache:
-    """Return this app's page cache (one per app, so two apps in a process never mix pages)."""
-    return current_app.extensions.setdefault("eventapp.pagecache", PageCache())
+# The WSGI environ key by which a view marks its response as one to keep.
+KEEP = "eventapp.pagecache.keep"
+
+
+def keep_response(version: int, until: datetime | None) -> None:
+    """Let the page cache keep this response while the content is at `version` and, if given,
+    until `until` (when the clock alone changes the page: registration opens, the event ends)."""
+    request.environ[KEEP] = (version, until)
+
+
+@dataclass(frozen=True)
+class KeptResponse:
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    version: int
+    until: datetime | None
+
+
+class CachedPages:
+    """WSGI middleware: answer a GET from a kept response while it is still right, else run the
+    app and keep its response if the view asked for it (a 200 that sets no cookie)."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.pages = PageCache()  # one per app: two apps in a process never mix pages
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self.wsgi_app(environ, start_response)
+        visitor = Request(environ)
+        key = ("response", visitor.full_path, locale_of(visitor, self.app.config))
+        kept = self.pages.get(key)
+        if kept is not None and self._still_right(kept) and not self._has_flashes(visitor):
+            start_response(kept.status, list(kept.headers))
+            return [kept.body]
+        return self._run_and_keep(key, environ, start_response)
+
+    def _still_right(self, kept: KeptResponse) -> bool:
+        if kept.until is not None and now_utc() >= kept.until:
+            return False
+        with self.app.app_context():
+            return content_version() == kept.version
+
+    def _has_flashes(self, visitor: Request) -> bool:
+        """Tell whether the visitor's session holds a message still to show (it must be shown,
+        on a freshly rendered page)."""
+        if self.app.config["SESSION_COOKIE_NAME"] not in visitor.cookies:
+            return False
+        session = self.app.session_interface.open_session(self.app, visitor)
+        return session is not None and "_flashes" in session
+
+    def _run_and_keep(self, key: tuple, environ: dict, start_response: Callable):
+        answered: list = []
+
+        def remember(status: str, headers: list, exc_info=None):
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, remember)
+        mark = environ.get(KEEP)
+        if mark is None or not answered or not answered[0].startswith("200 "):
+            return body
+        if any(name.lower() == "set-cookie" for name, _ in answered[1]):
+            return body  # a page that sets a cookie belongs to one visitor
+        try:
+            content = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        self.pages.put(key, KeptResponse(answered[0], tuple(answered[1]), content, *mark))
+        return [content]
+
+
+def serve_cached_pages(app: Flask) -> None:
+    """Put the page cache in front of the app."""
+    app.wsgi_app = CachedPages(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -37,6 +37,10 @@ def content_security_policy(mail_preview: bool = False) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+# Written once: every response carries one of the two.
+POLICY, MAIL_PREVIEW_POLICY = content_security_policy(False), content_security_policy(True)
+
+
 def hsts_enabled(app: Flask) -> bool:
     """Tell whether to send HSTS: HSTS_ENABLED if set, else https outside debug and tests."""
     forced = app.config.get("HSTS_ENABLED")
@@ -49,7 +53,9 @@ def hsts_enabled(app: Flask) -> bool:
 def add_security_headers(response: Response) -> Response:
     """Add the security headers; a view's own stricter value (no-referrer on secret links) stays."""
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(g.get("csp_mail_preview", False))
+    headers["Content-Security-Policy"] = (
+        MAIL_PREVIEW_POLICY if g.get("csp_mail_preview", False) else POLICY
+    )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"  # frame-ancestors for browsers that predate CSP 2
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
