@@ -262,3 +262,28 @@ def test_a_response_that_sets_a_cookie_is_never_kept(app, client):
     client.get("/personal")
     client.get("/personal")
     assert runs == [1, 1]
+
+
+def test_a_database_error_on_a_hit_lets_the_app_answer(app, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import eventapp.site.pagecache
+
+    make_event(slug="panne")
+    views_run = []
+    app.before_request(lambda: views_run.append(1))
+    page(client, "/events/panne")
+
+    def down():
+        raise OperationalError("SELECT value FROM content_version", {}, Exception("gone"))
+
+    monkeypatch.setattr(eventapp.site.pagecache, "content_version", down)
+    response, _ = page(client, "/events/panne")
+    assert views_run == [1, 1]  # not answered by the middleware: Flask ran, with its error pages
+    assert response.status_code == 200
+
+
+def test_an_encoded_question_mark_is_another_address(client):
+    make_event(slug="x")
+    assert page(client, "/events/x?b?")[0].status_code == 200  # kept under /events/x, query "b?"
+    assert page(client, "/events/x%3Fb")[0].status_code == 404

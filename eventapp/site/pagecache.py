@@ -21,6 +21,7 @@ from threading import Lock
 from flask import Flask, request
 from sqlalchemy import event, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Request
 
@@ -118,10 +119,13 @@ class CachedPages:
         self.pages = PageCache()  # one per app: two apps in a process never mix pages
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "GET":
+        # In development a template edited must show at once.
+        if environ.get("REQUEST_METHOD") != "GET" or self.app.debug:
             return self.wsgi_app(environ, start_response)
         visitor = Request(environ)
-        key = ("response", visitor.full_path, locale_of(visitor, self.app.config))
+        # The path as the server decoded it and the query as sent: "/x%3Fb" and "/x?b" differ.
+        address = (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+        key = ("response", *address, locale_of(visitor, self.app.config))
         kept = self.pages.get(key)
         if kept is not None and self._still_right(kept) and not self._has_flashes(visitor):
             start_response(kept.status, list(kept.headers))
@@ -131,8 +135,11 @@ class CachedPages:
     def _still_right(self, kept: KeptResponse) -> bool:
         if kept.until is not None and now_utc() >= kept.until:
             return False
-        with self.app.app_context():
-            return content_version() == kept.version
+        try:
+            with self.app.app_context():
+                return content_version() == kept.version
+        except SQLAlchemyError:  # the database is down: let the app answer, with its error page
+            return False
 
     def _has_flashes(self, visitor: Request) -> bool:
         """Tell whether the visitor's session holds a message still to show (it must be shown,
