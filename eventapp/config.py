@@ -39,6 +39,9 @@ ORGANISATION = {
 # shared store such as "redis://redis.internal:6379/0".
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
+# Set here, not left to Flask-Limiter: its one Limiter object would hand a value seen in one app
+# of the process to the next app as its default.
+RATELIMIT_ENABLED = True
 
 # Mail (Flask-Mail). The default is the development sink that `flask dev` starts
 # (`flask mail-sink`, .eml files in instance/mail/); point these at a real relay in production.

@@ -100,3 +100,12 @@ def test_signing_in_works_with_the_rate_limits_turned_off(tmp_path):
         timeout=60,
     )
     assert result.stdout.split() == ["401", "303"], result.stderr[-2000:]
+
+
+def test_limits_turned_off_in_one_app_stay_on_in_the_next(tmp_path):
+    from eventapp import create_app
+    from tests.conftest import base_config
+
+    database = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
+    create_app({**base_config(database), "RATELIMIT_ENABLED": False})
+    assert create_app(base_config(database)).config["RATELIMIT_ENABLED"] is True

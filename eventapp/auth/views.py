@@ -103,13 +103,13 @@ def _failures_key(account: str) -> str:
 
 
 def _account_failures(account: str) -> int:
-    if not limiter.enabled:  # RATELIMIT_ENABLED off: no store, and no slowdown either
+    if not current_app.config["RATELIMIT_ENABLED"]:  # no limits: no store, and no slowdown
         return 0
     return int(limiter.storage.get(_failures_key(account)) or 0)
 
 
 def _count_failure(account: str) -> None:
-    if not limiter.enabled:
+    if not current_app.config["RATELIMIT_ENABLED"]:
         return
     window = current_app.config["LOGIN_SLOWDOWN_WINDOW_MINUTES"] * 60
     limiter.storage.incr(_failures_key(account), window)
