@@ -22,8 +22,8 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 # Every test builds its own app, and two costs of a new app are the same each time: compiling
 # the URL builders of ~100 rules (a test builds a handful of URLs) and compiling each template
-# again. The tests' apps share both; the live servers of tests/e2e and tests/reliability run the
-# unmodified path in their own processes.
+# again. The apps of the test process share both (the e2e site too, served from a thread); the
+# gunicorn hosts and workers of tests/reliability run the unmodified app in their own processes.
 class LazilyBuiltRule(Rule):
     """A rule that compiles its URL builder on first use instead of when it is added."""
 
