@@ -248,6 +248,27 @@ def check_page(page, watch: PageWatch, locale: str, label: str) -> None:
     assert watch.server_errors == [], watch.server_errors
 
 
+# What sticks out of a 320 px screen: the page scrolls sideways, the innermost culprits listed.
+OVERFLOW = """() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    return [...document.querySelectorAll("body *")]
+        .filter(el => el.getBoundingClientRect().right > width + 1)
+        .filter(el => ![...el.children].some(c => c.getBoundingClientRect().right > width + 1))
+        .map(el => el.outerHTML.slice(0, 120));
+}"""
+
+
+def check_narrow_screen(page, label: str) -> None:
+    """At 320 px (WCAG 1.4.10 reflow) nothing makes the page scroll sideways."""
+    page.set_viewport_size({"width": 320, "height": 900})
+    try:
+        wider = page.evaluate(OVERFLOW)
+        assert wider == [], f"{label}: wider than 320 px: {wider}"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def open_page(page, url: str, expected: tuple[int, ...] = (200,)):
     response = page.goto(url)
     assert response is not None and response.status in expected, (url, response and response.status)
@@ -268,6 +289,7 @@ def test_public_page_without_parameters(pages, live_site, locale, name):
         path = url_for(name)
     open_page(page, live_site.path(path))
     check_page(page, watch, locale, f"{locale} {name} {path}")
+    check_narrow_screen(page, f"{locale} {name} {path}")
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC_PAGES))
@@ -277,6 +299,7 @@ def test_public_page(pages, live_site, seed, locale, name):
     path = PUBLIC_PAGES[name](seed)
     open_page(page, live_site.path(path), expected=(200, 403, 404))
     check_page(page, watch, locale, f"{locale} {name} {path}")
+    check_narrow_screen(page, f"{locale} {name} {path}")
 
 
 @pytest.mark.parametrize(
