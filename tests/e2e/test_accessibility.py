@@ -259,12 +259,25 @@ OVERFLOW = """() => {
 }"""
 
 
+# Targets that stand alone (not a link inside a sentence) smaller than 24 × 24 px (WCAG 2.5.8).
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+        "nav a, .nav-list a, .facts a, button, .button, input[type=submit]")]
+    .filter(el => el.getClientRects().length > 0)
+    .filter(el => { const r = el.getBoundingClientRect(); return r.height < 24 || r.width < 24; })
+    .map(el => el.outerHTML.slice(0, 100))"""
+HEADER_HEIGHT = "() => document.querySelector('.site-header').getBoundingClientRect().height"
+
+
 def check_narrow_screen(page, label: str) -> None:
-    """At 320 px (WCAG 1.4.10 reflow) nothing makes the page scroll sideways."""
+    """At 320 px (WCAG 1.4.10 reflow) nothing makes the page scroll sideways, standalone targets
+    are at least 24 px, and the header leaves the screen to the page."""
     page.set_viewport_size({"width": 320, "height": 900})
     try:
         wider = page.evaluate(OVERFLOW)
         assert wider == [], f"{label}: wider than 320 px: {wider}"
+        small = page.evaluate(SMALL_TARGETS)
+        assert small == [], f"{label}: targets under 24 px: {small}"
+        assert page.evaluate(HEADER_HEIGHT) <= 120, f"{label}: the header takes too much room"
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
 
