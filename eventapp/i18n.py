@@ -46,8 +46,12 @@ def format_clock(moment: datetime, locale: str | None = None) -> str:
 
 
 def format_day(moment: datetime, locale: str | None = None) -> str:
-    """Write a date in full: "jeudi 25 février 2021"."""
-    return format_date(moment, "full", locale=locale or _locale())
+    """Write a date in full: "jeudi 25 février 2021", and "jeudi 1er janvier 2026"."""
+    locale = locale or _locale()
+    if locale.startswith("fr") and moment.day == 1:
+        # French writes the first of the month as an ordinal; CLDR's "full" pattern does not.
+        return format_date(moment, "EEEE d'er' MMMM y", locale=locale)
+    return format_date(moment, "full", locale=locale)
 
 
 def timezone_label(tz: ZoneInfo, locale: str | None = None) -> str:

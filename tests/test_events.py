@@ -287,3 +287,9 @@ def test_an_encoded_question_mark_is_another_address(client):
     make_event(slug="x")
     assert page(client, "/events/x?b?")[0].status_code == 200  # kept under /events/x, query "b?"
     assert page(client, "/events/x%3Fb")[0].status_code == 404
+
+
+def test_the_first_of_the_month_is_written_1er_in_french(client):
+    make_event(slug="nouvel-an", starts_at=datetime(2026, 1, 1, 12, 30, tzinfo=UTC))
+    assert "jeudi 1er janvier 2026, 13 h 30" in page(client, "/events/nouvel-an")[1]
+    assert "Thursday, January 1, 2026" in page(client, "/events/nouvel-an", lang="en")[1]
