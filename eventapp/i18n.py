@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_timezone_location
+from babel.dates import format_date, format_time, get_date_format, get_timezone_location
 from flask import current_app, has_request_context, request
 from flask_babel import LazyString, get_locale, gettext, ngettext
 from werkzeug.sansio.request import Request
@@ -45,13 +45,15 @@ def format_clock(moment: datetime, locale: str | None = None) -> str:
     return format_time(moment, "short", locale=locale)
 
 
-def format_day(moment: datetime, locale: str | None = None) -> str:
-    """Write a date in full: "jeudi 25 février 2021", and "jeudi 1er janvier 2026"."""
+def format_day(moment: date | datetime, locale: str | None = None, pattern: str = "full") -> str:
+    """Write a date, in full by default: "jeudi 25 février 2021"; French writes the first of the
+    month as an ordinal, "jeudi 1er janvier 2026", which CLDR's patterns do not."""
     locale = locale or _locale()
     if locale.startswith("fr") and moment.day == 1:
-        # French writes the first of the month as an ordinal; CLDR's "full" pattern does not.
-        return format_date(moment, "EEEE d'er' MMMM y", locale=locale)
-    return format_date(moment, "full", locale=locale)
+        if pattern == "full":
+            pattern = get_date_format("full", locale=locale).pattern  # "EEEE d MMMM y"
+        pattern = pattern.replace("d ", "d'er' ", 1)
+    return format_date(moment, pattern, locale=locale)
 
 
 def timezone_label(tz: ZoneInfo, locale: str | None = None) -> str:

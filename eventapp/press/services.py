@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 import nh3
-from babel.dates import format_date
 from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import Select, select
@@ -17,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from eventapp import mailkeys
 from eventapp.events.models import Event, EventStatus
 from eventapp.extensions import db
+from eventapp.i18n import format_day
 from eventapp.markup import render_markdown
 from eventapp.models import now_utc
 from eventapp.outbox.services import enqueue
@@ -96,9 +96,7 @@ def press_contact(contact_id: int) -> PressContact | None:
 def format_dateline(place: str, day: date, locale: str | None = None) -> str:
     """Write a dateline: "Lille, le 22 février 2021"; in English "Lille, 22 February 2021"."""
     locale = locale or str(get_locale() or "fr")
-    text = format_date(day, "d MMMM y", locale=locale)
-    if locale.startswith("fr") and day.day == 1:
-        text = "1er" + text[1:]  # French writes the first of the month as an ordinal
+    text = format_day(day, locale, pattern="d MMMM y")
     if locale.startswith("fr"):
         # "Lille, le 22 février 2021": French puts an article before the date, English none.
         text = f"le {text}" if place else text
