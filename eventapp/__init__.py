@@ -126,11 +126,14 @@ def import_models() -> None:
 def watch_public_content() -> None:
     """Name the models whose changes must refresh the cached public pages."""
     from eventapp.events.models import Event
+    from eventapp.kits.models import Kit
     from eventapp.site.models import Organisation
     from eventapp.site.pagecache import watch
     from eventapp.speakers.models import EventSpeaker, Speaker
 
-    watch(Event, Speaker, EventSpeaker, Organisation)
+    # The event page links to its published kits: a kit's title, visibility or events (a change of
+    # Kit.events marks the kit dirty) must refresh it.
+    watch(Event, Speaker, EventSpeaker, Organisation, Kit)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -3,8 +3,11 @@
 from flask import Blueprint, abort, render_template, url_for
 
 from eventapp.events import services
+from eventapp.events.sharing import describe_event_page
+from eventapp.kits.services import kits_of_event
 from eventapp.models import now_utc
 from eventapp.site.pagecache import content_version, keep_response
+from eventapp.site.services import current_organisation
 
 bp = Blueprint("events", __name__)
 
@@ -32,6 +35,8 @@ def detail(slug: str):
         event=event,
         state=window.state(now),
         register_url=url_for("registrations.new", slug=slug),
+        kits=kits_of_event(event),  # one query, whatever their number; Kit is watched
+        page=describe_event_page(event, current_organisation()),
     )
     keep_response(version, window.next_change(now))
     return html
