@@ -56,6 +56,12 @@ def format_day(moment: date | datetime, locale: str | None = None, pattern: str 
     return format_date(moment, pattern, locale=locale)
 
 
+def format_moment(moment: datetime, tz: ZoneInfo) -> str:
+    """Write a moment in a time zone, day and time: "jeudi 25 février 2021 à 13 h 30"."""
+    local = moment.astimezone(tz)
+    return gettext("%(day)s à %(time)s", day=format_day(local), time=format_clock(local))
+
+
 def timezone_label(tz: ZoneInfo, locale: str | None = None) -> str:
     """Name a time zone by its city: "heure de Paris"."""
     city = get_timezone_location(tz, locale=locale or _locale(), return_city=True)

@@ -95,8 +95,8 @@ def event(app):
 def test_the_whole_journey_with_mail_received_over_smtp(app, client, runner, smtp_server, event):
     response = register(client, event, wants_followups="y", utm_source="newsletter")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/events/lancement/register/done"
-    assert "Vérifiez votre boîte mail" in text(client.get(response.headers["Location"]))
+    assert response.headers["Location"] == "/events/lancement/register/done?outcome=confirmed"
+    assert "Votre place est réservée" in text(client.get(response.headers["Location"]))
 
     (camille,) = registrations()
     assert camille.status == RegistrationStatus.CONFIRMED
@@ -171,7 +171,9 @@ def test_registering_twice_changes_nothing_and_sends_the_links_again(
     links_sent_earlier(minutes=16)
     again = register(client, event, email="CAMILLE.MARTIN@example.org", full_name="Autre nom")
     assert first.status_code == again.status_code == 303
-    assert first.headers["Location"] == again.headers["Location"]
+    # The one seat is taken: the second post is told what any new address is told now.
+    assert first.headers["Location"].endswith("?outcome=confirmed")
+    assert again.headers["Location"].endswith("?outcome=waitlisted")
     (registration,) = registrations()
     assert registration.full_name == "Camille Martin"
     deliver(runner)
@@ -216,9 +218,10 @@ def test_re_posting_someones_address_mails_their_links_at_most_every_15_minutes(
     replies = [register(client, event) for _ in range(3)]
     assert outbox_keys() == ["registration:1:confirmation"]
     assert token_count() == tokens
-    # ...and the answer is the one anyone gets, registered or not.
+    # ...and the answer is the one anyone gets, registered or not (the seat is taken now).
     newcomer = register(client, event, email="newcomer@example.org")
-    for reply in [first, *replies, newcomer]:
+    assert first.headers["Location"].endswith("?outcome=confirmed")
+    for reply in [*replies, newcomer]:
         assert (reply.status_code, reply.headers["Location"]) == (303, newcomer.headers["Location"])
         assert reply.get_data() == newcomer.get_data()
     # Once the window has passed, the links are mailed again, once.
@@ -273,10 +276,21 @@ def test_only_the_newest_secrets_of_a_registration_stay_alive(app, client, event
 def test_capacity_without_waiting_list_refuses_clearly(app, client, event):
     event.waitlist_enabled = False
     db.session.commit()
+    form_before = client.get("/events/lancement/register")
     register(client, event)
-    response = register(client, event, email="other@example.org")
-    assert response.status_code == 409
-    assert "L'événement est complet." in text(response)
+    # Full: the event page and the form say so before anyone types, and offer no form.
+    assert "il n'y a plus de place" in text(client.get("/events/lancement"))
+    response = client.get("/events/lancement/register")
+    assert "il n'y a plus de place" in text(response)
+    assert 'name="csrf_token"' not in text(response)
+    # Someone who opened the form before the last seat went is told so, clearly.
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text(form_before)).group(1)
+    late = client.post(
+        "/events/lancement/register",
+        data={"csrf_token": token, "full_name": "B", "email": "b@example.org", "category": "elu"},
+    )
+    assert late.status_code == 409
+    assert "L'événement est complet : il n'y a plus de place." in text(late)
     assert len(registrations()) == 1
 
 
@@ -284,7 +298,7 @@ def test_registration_is_refused_outside_its_window(app, client):
     now = now_utc()
     later = make_event(slug="later", registration_opens_at=now + timedelta(days=1))
     over = make_event(slug="over", starts_at=now - timedelta(hours=2))
-    assert "pas encore ouvertes" in text(client.get("/events/later/register"))
+    assert "Les inscriptions ouvriront le" in text(client.get("/events/later/register"))
     for event in (later, over):
         response = client.post(
             f"/events/{event.slug}/register",

@@ -43,6 +43,43 @@ class RegistrationState(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class Phase(enum.StrEnum):
+    """Where an event stands by the clock: before, during, after, or called off."""
+
+    UPCOMING = "upcoming"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+class Offer(enum.StrEnum):
+    """What the registration button offers a visitor."""
+
+    REGISTER = "register"  # a seat, or no capacity at all
+    WAITLIST = "waitlist"  # full, the waiting list takes the registration
+    FULL = "full"  # full, no waiting list
+    NONE = "none"  # not open: not yet, closed, ended or cancelled
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What the public can do about an event at one moment, from the clock and the seats: a
+    query, never a flag a job flips."""
+
+    phase: Phase
+    registration: RegistrationState
+    seats_left: int | None  # None: the event has no capacity
+    waitlist_enabled: bool
+
+    @property
+    def offer(self) -> Offer:
+        if self.registration != RegistrationState.OPEN:
+            return Offer.NONE
+        if self.seats_left == 0:
+            return Offer.WAITLIST if self.waitlist_enabled else Offer.FULL
+        return Offer.REGISTER
+
+
 class Event(db.Model):
     """A dated event: online, in person or hybrid."""
 
@@ -109,6 +146,29 @@ class Event(db.Model):
     def registration_state(self, now: datetime | None = None) -> RegistrationState:
         """Tell whether registration is open at `now`, and if not, why."""
         return self.window().state(now or now_utc())
+
+    def phase(self, now: datetime) -> Phase:
+        """Tell whether the event is still to come, running, over or cancelled at `now`."""
+        if self.status == EventStatus.CANCELLED:
+            return Phase.CANCELLED
+        if now >= self.ends_at:
+            return Phase.ENDED
+        return Phase.LIVE if now >= self.starts_at else Phase.UPCOMING
+
+    def availability(self, confirmed: int, now: datetime) -> Availability:
+        """Return what the public can do, given the number of confirmed seats."""
+        seats_left = None if self.capacity is None else max(self.capacity - confirmed, 0)
+        return Availability(
+            self.phase(now), self.registration_state(now), seats_left, self.waitlist_enabled
+        )
+
+    def next_public_change(self, now: datetime) -> datetime | None:
+        """Return the next moment the public page changes by the clock alone: the registration
+        window moves, or the event starts."""
+        moments = [self.window().next_change(now)]
+        if self.status != EventStatus.CANCELLED and self.starts_at > now:
+            moments.append(self.starts_at)
+        return min((moment for moment in moments if moment), default=None)
 
     def window(self) -> RegistrationWindow:
         return RegistrationWindow(

@@ -7,10 +7,11 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, bindparam, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from eventapp.events.models import (
+    Availability,
     Event,
     EventStatus,
     past_events,
@@ -19,8 +20,13 @@ from eventapp.events.models import (
 )
 from eventapp.extensions import db
 from eventapp.models import now_utc
-from eventapp.registrations.models import Registration
-from eventapp.registrations.services import lock_event, notify_event_changed, promote_next
+from eventapp.registrations.models import Registration, RegistrationStatus
+from eventapp.registrations.services import (
+    confirmed_count,
+    lock_event,
+    notify_event_changed,
+    promote_next,
+)
 from eventapp.speakers.models import EventSpeaker
 from eventapp.text import slugify
 
@@ -34,6 +40,28 @@ def home_listing(now: datetime) -> tuple[list[Event], list[Event]]:
     upcoming = db.session.scalars(_with_speakers(upcoming_events(now))).all()
     past = db.session.scalars(_with_speakers(past_events(now))).all()
     return list(upcoming), list(past)
+
+
+def availability(event: Event, now: datetime) -> Availability:
+    """Return what the public can do about one event now (one count when it has a capacity)."""
+    return event.availability(confirmed_count(event) if event.capacity is not None else 0, now)
+
+
+def availabilities(events: list[Event], now: datetime) -> dict[int, Availability]:
+    """Return each event's availability by id, counting the seats of all of them in one query."""
+    limited = [event.id for event in events if event.capacity is not None]
+    confirmed: dict[int, int] = {}
+    if limited:
+        rows = db.session.execute(
+            select(Registration.event_id, func.count())
+            .where(
+                Registration.event_id.in_(limited),
+                Registration.status == RegistrationStatus.CONFIRMED,
+            )
+            .group_by(Registration.event_id)
+        )
+        confirmed = {event_id: count for event_id, count in rows}
+    return {event.id: event.availability(confirmed.get(event.id, 0), now) for event in events}
 
 
 def public_event(slug: str, *, speakers: bool = True) -> Event | None:

@@ -6,17 +6,24 @@ from eventapp.events import services
 from eventapp.events.sharing import describe_event_page
 from eventapp.kits.services import kits_of_event
 from eventapp.models import now_utc
-from eventapp.site.pagecache import content_version, keep_response
+from eventapp.site.pagecache import SeatsShown, content_version, keep_response
 from eventapp.site.services import current_organisation
 
 bp = Blueprint("events", __name__)
 
 
 @bp.get("/")
+@bp.get("/events")
 def index():
-    """List upcoming events first, then past ones."""
-    upcoming, past = services.home_listing(now_utc())
-    return render_template("events/index.html", upcoming=upcoming, past=past)
+    """List upcoming events first, then past ones, each with where it stands."""
+    now = now_utc()
+    upcoming, past = services.home_listing(now)
+    return render_template(
+        "events/index.html",
+        upcoming=upcoming,
+        past=past,
+        availability=services.availabilities(upcoming + past, now),
+    )
 
 
 @bp.get("/events/<slug>")
@@ -29,14 +36,18 @@ def detail(slug: str):
     if event is None:
         abort(404)
     now = now_utc()
-    window = event.window()
+    availability = services.availability(event, now)
     html = render_template(
         "events/detail.html",
         event=event,
-        state=window.state(now),
+        availability=availability,
         register_url=url_for("registrations.new", slug=slug),
         kits=kits_of_event(event),  # one query, whatever their number; Kit is watched
         page=describe_event_page(event, current_organisation()),
     )
-    keep_response(version, window.next_change(now))
+    # The seats left are on the page: the kept copy also checks that they have not moved.
+    seats = None
+    if event.capacity is not None:
+        seats = SeatsShown(event.id, event.capacity, availability.seats_left)
+    keep_response(version, event.next_public_change(now), seats=seats)
     return html

@@ -64,6 +64,7 @@ class _Person(NamedTuple):
     """What the templates read of a registration: in a pattern, a marker stands in for it."""
 
     full_name: str
+    wants_followups: bool = False
 
 
 # The values that differ from one registrant to the next, filled into a cached pattern.
@@ -88,13 +89,14 @@ def render(registration: Registration, template: str, links: dict[str, str]) -> 
     ]
     filled = tuple(bool(value) for value in values)
     site_url = current_app.config["SITE_URL"]
-    key = (template, registration.locale, filled, site_url)
+    wants_followups = bool(registration.wants_followups)
+    key = (template, registration.locale, filled, site_url, wants_followups)
     key += (column_values(event), column_values(organisation))
     pattern = _PATTERNS.get(key)
     if pattern is None:
 
         def context(markers: dict[str, str]) -> dict[str, Any]:
-            person = _Person(full_name=markers.pop("full_name"))
+            person = _Person(full_name=markers.pop("full_name"), wants_followups=wants_followups)
             return {"registration": person, "event": event, **markers}
 
         pattern = MailPattern(template, registration.locale, PERSONAL_KEYS, filled, context)

@@ -147,10 +147,34 @@ def active_registration(event: Event, email: str) -> Registration | None:
     return None if found is None else db.session.get(Registration, found)
 
 
+@dataclass(frozen=True)
+class Submission:
+    """What one post of the registration form did, as the visitor may be told it.
+
+    `outcome` is what a new address got at that moment (a seat, the waiting list, or "full"):
+    an address registered before gets its links again and the same page, so the page never
+    tells whether someone had registered.
+    """
+
+    registration: Registration | None
+    outcome: str  # "confirmed", "waitlisted" or "full"
+
+
 def register_attendee(
     event: Event, applicant: Applicant, now: datetime | None = None
 ) -> Registration:
     """Register someone, confirmed or on the waiting list; an address already in sends its links again."""
+    submission = submit_registration(event, applicant, now)
+    if submission.registration is None:
+        raise EventFull()
+    return submission.registration
+
+
+def submit_registration(
+    event: Event, applicant: Applicant, now: datetime | None = None
+) -> Submission:
+    """Register someone and say what a new address got; raise RegistrationClosed when the event
+    takes no registration."""
     now = now or now_utc()
     _check_open(event, now)
     registration = Registration(
@@ -181,12 +205,15 @@ def register_attendee(
         db.session.refresh(event)
         confirmation = mails.draft_confirmation(registration, "confirmation")
     full = event.capacity is not None and confirmed_count(event) >= event.capacity
+    outcome = "confirmed"
     if full and not event.waitlist_enabled:
+        outcome = "full"
         existing = active_registration(event, applicant.email)
         if existing is None:
-            raise EventFull()
+            return Submission(None, outcome)
     else:
         if full:
+            outcome = "waitlisted"
             registration.status = RegistrationStatus.WAITLISTED
             registration.confirmed_at = None
         # Into the table, then into the session as if loaded: no unit of work under the lock.
@@ -200,10 +227,10 @@ def register_attendee(
                 mails.send_draft(registration, confirmation, now)
             else:
                 mails.send_waitlist_notice(registration, now)
-            return registration
+            return Submission(registration, outcome)
         existing = active_registration(event, applicant.email)  # the unique index found it
     resend_links(existing, now)
-    return existing
+    return Submission(existing, outcome)
 
 
 def resend_links(registration: Registration, now: datetime) -> bool:

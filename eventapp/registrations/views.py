@@ -21,7 +21,7 @@ from flask_babel import get_locale, gettext
 from wtforms.i18n import messages_path
 
 from eventapp.events import services as events
-from eventapp.events.models import RegistrationState
+from eventapp.events.models import Offer
 from eventapp.extensions import db, limiter
 from eventapp.ics import services as ics
 from eventapp.models import now_utc
@@ -76,21 +76,19 @@ def new(slug: str):
     """Show the registration form; on POST, register and send the mail."""
     event = _public_event_or_404(slug)
     now = now_utc()
-    state = event.registration_state(now)
+    availability = events.availability(event, now)
     form = RegistrationForm()
     if request.method == "GET":
         for name in UTM_FIELDS:
             getattr(form, name).data = request.args.get(name, "")[:100]
         form.referrer.data = (request.referrer or "")[:500]
-    if state != RegistrationState.OPEN:
-        return render_template("registrations/new.html", event=event, form=None, state=state), (
-            200 if request.method == "GET" else 409
-        )
+    page = functools.partial(
+        render_template, "registrations/new.html", event=event, availability=availability
+    )
+    if availability.offer in (Offer.NONE, Offer.FULL):
+        return page(form=None), (200 if request.method == "GET" else 409)
     if not form.validate_on_submit():
-        status = 422 if request.method == "POST" else 200
-        return render_template(
-            "registrations/new.html", event=event, form=form, state=state
-        ), status
+        return page(form=form), (422 if request.method == "POST" else 200)
 
     applicant = services.Applicant(
         full_name=form.full_name.data.strip(),
@@ -103,26 +101,35 @@ def new(slug: str):
         referrer=form.referrer.data or "",
     )
     try:
-        services.register_attendee(event, applicant, now)
+        submission = services.submit_registration(event, applicant, now)
         db.session.commit()
-    except services.RegistrationError as error:
+    except services.RegistrationClosed:
         db.session.rollback()
-        message = (
-            gettext("L'événement est complet.")
-            if isinstance(error, services.EventFull)
-            else gettext("Les inscriptions sont closes.")
+        refusal = gettext("Les inscriptions sont closes.")
+        return page(form=form, refusal=refusal), 409
+    if submission.outcome == "full":
+        # Filled up while the visitor typed. An address already registered got its links again
+        # (hence the commit above), and the same page as anyone else.
+        refusal = gettext(
+            "L'événement est complet. Si vous étiez déjà inscrit·e, vos liens vous sont renvoyés "
+            "par mail."
         )
-        return render_template(
-            "registrations/new.html", event=event, form=form, state=state, refusal=message
-        ), 409
-    return redirect(url_for("registrations.done", slug=slug), code=303)
+        return page(form=None, refusal=refusal), 409
+    return redirect(url_for("registrations.done", slug=slug, outcome=submission.outcome), code=303)
 
 
 @bp.get("/events/<slug>/register/done")
 def done(slug: str):
-    """Say the mail is on its way; the same page whether the address was new or not."""
+    """Say what the submission got (a seat or the waiting list) and what comes next; the same
+    page whether the address was new or not."""
     event = _public_event_or_404(slug)
-    return render_template("registrations/done.html", event=event)
+    outcome = "waitlisted" if request.args.get("outcome") == "waitlisted" else "confirmed"
+    return render_template(
+        "registrations/done.html",
+        event=event,
+        outcome=outcome,
+        opens_at=services.join_opens_at(event),
+    )
 
 
 def _registration_or_404(token: str, purpose: TokenPurpose) -> Registration:
@@ -140,12 +147,16 @@ def space(token: str):
     # The calendar links leave the site (Google, Microsoft, whoever sees the calendar): they get
     # the join secret, which opens the room and nothing else, never this page's own secret.
     join_url = _join_url(registration, token)
+    now = now_utc()
     return render_template(
         "registrations/space.html",
         registration=registration,
         event=event,
         token=token,
         join_url=join_url,
+        availability=events.availability(event, now),
+        room_open=services.join_opens_at(event) <= now < event.ends_at,
+        opens_at=services.join_opens_at(event),
         google_url=ics.google_calendar_url(event, details_url=join_url),
         outlook_url=ics.outlook_calendar_url(event, details_url=join_url),
         form=ConfirmForm(),
@@ -159,6 +170,21 @@ def _join_url(registration: Registration, manage_token: str) -> str:
     if added:
         db.session.commit()
     return absolute_url("registrations.join", token=join_token)
+
+
+@bp.get("/r/<token>/cancel")
+def confirm_cancel(token: str):
+    """Ask before cancelling: a seat given up may go to someone on the waiting list at once."""
+    registration = _registration_or_404(token, TokenPurpose.MANAGE)
+    if registration.status == RegistrationStatus.CANCELLED:
+        return redirect(url_for("registrations.space", token=token), code=303)
+    return render_template(
+        "registrations/cancel.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+        form=ConfirmForm(),
+    )
 
 
 @bp.post("/r/<token>/cancel")

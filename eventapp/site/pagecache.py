@@ -19,7 +19,7 @@ from datetime import datetime
 from threading import Lock
 
 from flask import Flask, request
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -43,11 +43,18 @@ def content_version() -> int:
     # A connection of its own, not the request's ORM session: a cache hit then costs one query,
     # without building and tearing down a session around it (half of a hit's database time).
     with db.engine.connect() as connection:
-        return connection.execute(_READ_VERSION).scalar() or 0
+        return _read_version(connection)
+
+
+def _read_version(connection) -> int:
+    return connection.execute(_READ_VERSION).scalar() or 0
 
 
 # Built once: every public page and every registration reads it.
 _READ_VERSION = select(ContentVersion.__table__.c.value).where(ContentVersion.__table__.c.id == 1)
+_COUNT_CONFIRMED = text(
+    "SELECT count(*) FROM registrations WHERE event_id = :event_id AND status = 'confirmed'"
+)
 
 
 @event.listens_for(Session, "before_flush")
@@ -94,10 +101,24 @@ class PageCache:
 KEEP = "eventapp.pagecache.keep"
 
 
-def keep_response(version: int, until: datetime | None) -> None:
-    """Let the page cache keep this response while the content is at `version` and, if given,
-    until `until` (when the clock alone changes the page: registration opens, the event ends)."""
-    request.environ[KEEP] = (version, until)
+@dataclass(frozen=True)
+class SeatsShown:
+    """The seats left that a kept page shows: registrations move them without touching content."""
+
+    event_id: int
+    capacity: int
+    seats_left: int
+
+    def still_right(self, connection) -> bool:
+        confirmed = connection.execute(_COUNT_CONFIRMED, {"event_id": self.event_id}).scalar()
+        return max(self.capacity - (confirmed or 0), 0) == self.seats_left
+
+
+def keep_response(version: int, until: datetime | None, seats: SeatsShown | None = None) -> None:
+    """Let the page cache keep this response while the content is at `version`, if given until
+    `until` (when the clock alone changes the page: registration opens, the event starts or
+    ends) and while the event still has the `seats` left that the page shows."""
+    request.environ[KEEP] = (version, until, seats)
 
 
 @dataclass(frozen=True)
@@ -107,6 +128,7 @@ class KeptResponse:
     body: bytes
     version: int
     until: datetime | None
+    seats: SeatsShown | None
 
 
 class CachedPages:
@@ -136,8 +158,10 @@ class CachedPages:
         if kept.until is not None and now_utc() >= kept.until:
             return False
         try:
-            with self.app.app_context():
-                return content_version() == kept.version
+            with self.app.app_context(), db.engine.connect() as connection:
+                if _read_version(connection) != kept.version:
+                    return False
+                return kept.seats is None or kept.seats.still_right(connection)
         except SQLAlchemyError:  # the database is down: let the app answer, with its error page
             return False
 

@@ -12,6 +12,7 @@ pages are opened in a context with bypass_csp=True (the journeys keep the policy
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import url_for
@@ -26,9 +27,11 @@ from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.kits.demo import KIT_SLUG
 from eventapp.kits.models import Kit, Sheet
+from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage
 from eventapp.press.models import PressContact, PressRelease
 from eventapp.registrations.models import Registration
+from eventapp.registrations.services import Applicant, register_attendee
 from eventapp.speakers.models import Speaker
 from tests.e2e.conftest import (
     PageWatch,
@@ -37,6 +40,7 @@ from tests.e2e.conftest import (
     new_context,
     serious,
 )
+from tests.factories import make_event
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,7 +68,13 @@ NOT_PAGES = {
 PUBLIC_PAGES = {
     "event": lambda s: f"/events/{LAUNCH_SLUG}",
     "registration-form": lambda s: f"/events/{LAUNCH_SLUG}/register",
-    "registration-done": lambda s: f"/events/{LAUNCH_SLUG}/register/done",
+    "registration-done": lambda s: f"/events/{LAUNCH_SLUG}/register/done?outcome=confirmed",
+    "event-full-waitlist": lambda s: "/events/e2e-complet",
+    "registration-form-waitlist": lambda s: "/events/e2e-complet/register",
+    "event-live": lambda s: "/events/e2e-direct",
+    "event-ended": lambda s: "/events/e2e-passe",
+    "registration-waitlisted": lambda s: f"/events/{LAUNCH_SLUG}/register/done?outcome=waitlisted",
+    "cancel-confirmation": lambda s: s["space"] + "/cancel",
     "attendee-space": lambda s: s["space"],
     "attendee-space-cancelled": lambda s: s["cancelled_space"],
     "join-waiting": lambda s: s["join"],
@@ -130,7 +140,7 @@ def seed(browser, live_site) -> dict[str, str]:
         page.locator("#email").fill(email)
         page.locator("#category").select_option("agent")
         page.locator("form[action$='/register'] button[type=submit]").click()
-        page.wait_for_url(re.compile(r"/register/done$"))
+        page.wait_for_url(re.compile(r"/register/done\?outcome=confirmed$"))
 
     register("Claude Bernard", "claude@example.org")
     register("Lou Garnier", "lou@example.org")
@@ -162,11 +172,23 @@ def seed(browser, live_site) -> dict[str, str]:
             live_site.mail_to("abonnee@example.org", "Confirmez"), "/subscribe/confirm/"
         ),
     }
-    page.goto(links["cancelled_space"])
+    live_site.query(add_events_in_every_state)
+    page.goto(links["cancelled_space"] + "/cancel")
     page.locator("form[action$='/cancel'] button[type=submit]").click()
     expect(page.locator(".status")).to_have_class(re.compile("status-cancelled"))
     context.close()
     return {key: url.removeprefix(live_site.url) for key, url in links.items()}
+
+
+def add_events_in_every_state() -> None:
+    """A full event with its waiting list open, one on air, one over (the demo's launch is
+    upcoming with seats)."""
+    now = now_utc().replace(microsecond=0)
+    full = make_event(slug="e2e-complet", title="Atelier complet", capacity=1)
+    make_event(slug="e2e-direct", title="Webinaire en cours", starts_at=now - timedelta(minutes=5))
+    make_event(slug="e2e-passe", title="Webinaire passé", starts_at=now - timedelta(days=20))
+    register_attendee(full, Applicant(full_name="Sam Leroy", email="sam@example.org"), now)
+    db.session.commit()
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +335,28 @@ def test_public_page(pages, live_site, seed, locale, name):
     open_page(page, live_site.path(path), expected=(200, 403, 404))
     check_page(page, watch, locale, f"{locale} {name} {path}")
     check_narrow_screen(page, f"{locale} {name} {path}")
+
+
+# What each state says, in each language: (page, French, English).
+STATE_WORDS = [
+    ("/events/e2e-complet", "M'inscrire sur la liste d'attente", "Join the waiting list"),
+    ("/events/e2e-complet/register", "Complet : inscrivez-vous", "Full: join the waiting list"),
+    ("/events/e2e-direct", "En direct", "Live"),
+    ("/events/e2e-passe", "Cet événement a eu lieu le", "This event took place on"),
+    ("/", "Complet : liste d'attente ouverte", "Full: waiting list open"),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_state_is_said_in_the_visitors_language(pages, live_site, seed, locale):
+    page, _watch = pages(locale, False)
+    for path, french, english in STATE_WORDS:
+        open_page(page, live_site.path(path))
+        expect(page.locator("main")).to_contain_text(french if locale == "fr" else english)
+    open_page(page, live_site.path("/events/e2e-passe"))
+    expect(
+        page.locator("main").get_by_role("link", name=re.compile("inscri|regist", re.I))
+    ).to_have_count(0)
 
 
 @pytest.mark.parametrize(

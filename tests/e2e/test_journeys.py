@@ -73,13 +73,15 @@ def register_from_home(page, live_site, name: str, email: str, *, shots: bool = 
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Je m'inscris")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(rf"/events/{LAUNCH_SLUG}/register/done$"))
+    expect(page).to_have_url(
+        re.compile(rf"/events/{LAUNCH_SLUG}/register/done\?outcome=confirmed$")
+    )
 
 
 def test_a_visitor_registers_for_the_launch_from_the_home_page(page, live_site):
     register_from_home(page, live_site, "Camille Martin", "camille@example.org", shots=True)
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Merci ! Vérifiez votre boîte mail")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Votre place est réservée")
     expect(page.get_by_role("status")).to_contain_text("Lancement du kit RégionalESS")
     screenshot(page, "04-registration-done")
     registration = live_site.query(
@@ -116,12 +118,22 @@ def test_the_visitor_adds_the_event_to_a_calendar_from_the_mail_link_then_cancel
     assert "/j/" in str(vevent["URL"])
     assert "/r/" not in str(vevent["URL"]) and "/r/" not in str(vevent["DESCRIPTION"])
 
-    page.get_by_role("button", name="Annuler mon inscription").click()
+    page.get_by_role("link", name="Annuler mon inscription").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Annuler mon inscription ?")
+    screenshot(page, "05b-cancel-confirmation")
+    page.get_by_role("button", name="Oui, annuler mon inscription").click()
     expect(page.get_by_text("Votre inscription est annulée.", exact=True)).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Votre inscription est annulée")
-    expect(page.get_by_role("button", name="Annuler mon inscription")).to_have_count(0)
+    expect(page.get_by_role("link", name="Annuler mon inscription")).to_have_count(0)
+    # Seats are left: the space offers to register again, and it works.
+    page.get_by_role("link", name="M'inscrire à nouveau").click()
+    page.get_by_label("Prénom et nom").fill("Dominique Petit")
+    page.get_by_label("Adresse mail").fill("dominique@example.org")
+    page.get_by_label("Vous êtes").select_option(label="Élu·e")
+    page.get_by_role("button", name="Je m'inscris").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Votre place est réservée")
     live_site.deliver()
-    assert len(live_site.mails_to("dominique@example.org")) == 2  # confirmed, then cancelled
+    assert len(live_site.mails_to("dominique@example.org")) == 3  # confirmed, cancelled, again
 
 
 def test_a_journalist_sends_an_inquiry_and_both_mails_arrive(page, live_site):
