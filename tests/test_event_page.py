@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from eventapp.events.models import EventKind, EventStatus
 from eventapp.events.sharing import script_json
 from eventapp.extensions import db
+from eventapp.registrations.services import Applicant, register_attendee
 from eventapp.site.models import Organisation
 from tests.factories import add_speaker, make_event, make_speaker
 from tests.kit_helpers import make_kit
@@ -103,6 +104,18 @@ def test_a_cancelled_event_is_event_cancelled(client):
     make_event(slug="annule", status=EventStatus.CANCELLED)
     assert json_ld(get_html(client, "/events/annule"))["eventStatus"] == (
         "https://schema.org/EventCancelled"
+    )
+
+
+def test_the_offer_says_whether_seats_are_left_and_follows_registrations(app, client):
+    event = make_event(slug="places", capacity=1)
+    assert json_ld(get_html(client, "/events/places"))["offers"]["availability"] == (
+        "https://schema.org/InStock"
+    )
+    register_attendee(event, Applicant(full_name="A", email="a@example.org"))
+    db.session.commit()
+    assert json_ld(get_html(client, "/events/places"))["offers"]["availability"] == (
+        "https://schema.org/SoldOut"
     )
 
 

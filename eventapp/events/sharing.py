@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import get_locale, gettext
 from markupsafe import Markup
 
-from eventapp.events.models import Event, EventKind, EventStatus
+from eventapp.events.models import Availability, Event, EventKind, EventStatus, Offer
 from eventapp.i18n import format_span
 from eventapp.site.models import Organisation
 from eventapp.site.services import absolute_url
@@ -56,7 +56,9 @@ class EventPage:
     mastodon_share: str
 
 
-def describe_event_page(event: Event, organisation: Organisation) -> EventPage:
+def describe_event_page(
+    event: Event, organisation: Organisation, availability: Availability | None = None
+) -> EventPage:
     """Gather the page's address, summary, picture, JSON-LD and share links."""
     url = absolute_url("events.detail", slug=event.slug)
     description = event.summary or format_span(event.starts_at, event.ends_at, event.tz)
@@ -72,7 +74,9 @@ def describe_event_page(event: Event, organisation: Organisation) -> EventPage:
         ],
         image=image,
         image_alt=gettext("Photo de %(name)s", name=pictured.name) if pictured else "",
-        json_ld=script_json(event_json_ld(event, url, description, image, organisation)),
+        json_ld=script_json(
+            event_json_ld(event, url, description, image, organisation, availability)
+        ),
         **share_links(event, url),
     )
 
@@ -103,8 +107,23 @@ def _quote(text: str) -> str:
     return quote(text, safe="")
 
 
+# What the offer's availability is for each offer of the registration button (schema.org
+# ItemAvailability); the page cache keeps the page only while the seats are unchanged, so it
+# cannot go stale.
+OFFER_AVAILABILITY = {
+    Offer.REGISTER: "https://schema.org/InStock",
+    Offer.WAITLIST: "https://schema.org/SoldOut",
+    Offer.FULL: "https://schema.org/SoldOut",
+}
+
+
 def event_json_ld(
-    event: Event, url: str, description: str, image: str | None, organisation: Organisation
+    event: Event,
+    url: str,
+    description: str,
+    image: str | None,
+    organisation: Organisation,
+    availability: Availability | None = None,
 ) -> dict[str, Any]:
     """Describe the event as a schema.org Event."""
     data: dict[str, Any] = {
@@ -127,6 +146,8 @@ def event_json_ld(
             "url": url,
         },
     }
+    if availability is not None and availability.offer in OFFER_AVAILABILITY:
+        data["offers"]["availability"] = OFFER_AVAILABILITY[availability.offer]
     if event.registration_opens_at:
         data["offers"]["validFrom"] = event.registration_opens_at.astimezone(event.tz).isoformat()
     performers = [_person(link.speaker) for link in event.speaker_links]

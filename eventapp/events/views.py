@@ -43,7 +43,7 @@ def detail(slug: str):
         availability=availability,
         register_url=url_for("registrations.new", slug=slug),
         kits=kits_of_event(event),  # one query, whatever their number; Kit is watched
-        page=describe_event_page(event, current_organisation()),
+        page=describe_event_page(event, current_organisation(), availability),
     )
     # The seats left are on the page: the kept copy also checks that they have not moved.
     seats = None
