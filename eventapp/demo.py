@@ -128,7 +128,14 @@ et cherche à améliorer les politiques publiques qui soutiennent l'ESS.
 """
 
 
-def load_press_demo(event: Event) -> PressRelease:
+def press_release_time(event: Event, now: datetime) -> datetime:
+    """Return when the demo's release came out: 9:00 three days before the launch, as in 2021
+    (22 February for the 25th), and never later than now, so that the press room shows it."""
+    day = event.starts_at.astimezone(PARIS).date() - timedelta(days=3)
+    return min(datetime.combine(day, time(9, 0), tzinfo=PARIS), now.astimezone(PARIS))
+
+
+def load_press_demo(event: Event, now: datetime) -> PressRelease:
     """Add the launch's press release and its press contact where they are missing."""
     contact = db.session.scalars(
         select(PressContact).where(PressContact.email == PRESS_CONTACT["email"])
@@ -140,6 +147,7 @@ def load_press_demo(event: Event) -> PressRelease:
         select(PressRelease).where(PressRelease.slug == PRESS_RELEASE_SLUG)
     ).first()
     if release is None:
+        published_at = press_release_time(event, now)
         release = PressRelease(
             slug=PRESS_RELEASE_SLUG,
             title="Le RTES lance le kit RégionalESS pour les futures équipes régionales",
@@ -148,8 +156,8 @@ def load_press_demo(event: Event) -> PressRelease:
             "visioconférence par trois élus du réseau.",
             body=PRESS_RELEASE_BODY,
             dateline_place="Lille",
-            dateline_date=date(2021, 2, 22),
-            published_at=datetime(2021, 2, 22, 9, 0, tzinfo=PARIS),
+            dateline_date=published_at.date(),
+            published_at=published_at,
             event=event,
         )
         db.session.add(release)
@@ -208,7 +216,7 @@ def load_demo(now: datetime | None = None, as_published: bool = False) -> Event:
             event.speaker_links.append(
                 EventSpeaker(speaker=speaker, position=position, role=SpeakerRole.SPEAKER)
             )
-    load_press_demo(event)
+    load_press_demo(event, now)
     load_kit_demo(event, now, as_published)
     db.session.flush()
     return event

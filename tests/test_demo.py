@@ -1,12 +1,14 @@
 """The demo loader: the seeds' launch webinar, loaded once however often it runs."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from eventapp.demo import LAUNCH_SLUG, load_demo, next_thursday
 from eventapp.events.models import Event
 from eventapp.extensions import db
+from eventapp.press.models import PressRelease
 from eventapp.site.models import Organisation
 from eventapp.speakers.models import EventSpeaker, Speaker
 
@@ -31,6 +33,24 @@ def test_demo_places_the_launch_next_thursday_at_13_30_paris(app):
 def test_as_published_keeps_the_2021_date(app):
     event = load_demo(as_published=True)
     assert event.starts_at == datetime(2021, 2, 25, 12, 30, tzinfo=UTC)
+    (release,) = db.session.scalars(select(PressRelease)).all()
+    assert release.dateline_date == date(2021, 2, 22)
+
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        datetime(2026, 11, 21, 9, 0, tzinfo=UTC),  # a Saturday
+        datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
+    ],
+)  # Thursday 8:00
+def test_the_press_release_is_out_a_few_days_before_the_launch_it_announces(app, today):
+    event = load_demo(now=today)
+    (release,) = db.session.scalars(select(PressRelease)).all()
+    published = release.published_at.replace(tzinfo=release.published_at.tzinfo or UTC)
+    assert published <= today  # out already: the press room shows it
+    assert timedelta(0) < event.starts_at - published <= timedelta(days=8)
+    assert release.dateline_date == published.astimezone(event.tz).date()
 
 
 def test_next_thursday_is_strictly_after_today():
