@@ -175,7 +175,14 @@ def register_template_helpers(app: Flask) -> None:
     """Give templates the filters and values every page uses."""
     from flask_babel import get_locale
 
-    from eventapp.i18n import format_clock, format_day, format_duration, format_moment, format_span
+    from eventapp.i18n import (
+        format_clock,
+        format_day,
+        format_duration,
+        format_moment,
+        format_span,
+        og_locale,
+    )
     from eventapp.markup import render_markdown
     from eventapp.site.services import current_organisation
 
@@ -185,6 +192,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["format_clock"] = format_clock
     app.jinja_env.globals["format_day"] = format_day
     app.jinja_env.globals["format_moment"] = format_moment
+    app.jinja_env.globals["og_locale"] = og_locale
 
     @app.context_processor
     def page_context() -> dict[str, Any]:

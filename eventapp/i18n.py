@@ -62,6 +62,15 @@ def format_moment(moment: datetime, tz: ZoneInfo) -> str:
     return gettext("%(day)s à %(time)s", day=format_day(local), time=format_clock(local))
 
 
+# Open Graph names a locale with its territory: one mapping for every page's link preview.
+OG_LOCALES = {"fr": "fr_FR", "en": "en_US"}
+
+
+def og_locale(code: str) -> str:
+    """Write a language the Open Graph way: "fr" -> "fr_FR"."""
+    return OG_LOCALES.get(code, code)
+
+
 def timezone_label(tz: ZoneInfo, locale: str | None = None) -> str:
     """Name a time zone by its city: "heure de Paris"."""
     city = get_timezone_location(tz, locale=locale or _locale(), return_city=True)

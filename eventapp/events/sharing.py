@@ -17,7 +17,7 @@ from flask_babel import get_locale, gettext
 from markupsafe import Markup
 
 from eventapp.events.models import Availability, Event, EventKind, EventStatus, Offer
-from eventapp.i18n import format_span
+from eventapp.i18n import format_span, og_locale
 from eventapp.site.models import Organisation
 from eventapp.site.services import absolute_url
 from eventapp.speakers.models import Speaker
@@ -32,8 +32,6 @@ ATTENDANCE_MODES = {
     EventKind.IN_PERSON: "https://schema.org/OfflineEventAttendanceMode",
     EventKind.HYBRID: "https://schema.org/MixedEventAttendanceMode",
 }
-# Open Graph names a locale with its territory.
-OG_LOCALES = {"fr": "fr_FR", "en": "en_US"}
 
 # What a JSON text must not hold inside <script>: "</script>", "<!--", and an "&" some parsers
 # of the page's text would read as an entity.
@@ -79,11 +77,6 @@ def describe_event_page(
         ),
         **share_links(event, url),
     )
-
-
-def og_locale(code: str) -> str:
-    """Write a language the Open Graph way: "fr" -> "fr_FR"."""
-    return OG_LOCALES.get(code, code)
 
 
 def pictured_speaker(event: Event) -> Speaker | None:
