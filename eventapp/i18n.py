@@ -10,16 +10,39 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time, get_date_format, get_timezone_location
 from flask import current_app, has_request_context, request
 from flask_babel import LazyString, get_locale, gettext, ngettext
+from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.request import Request
 
 NBSP = "\u00a0"
+
+# The name of the language buttons that replace the language links on a page answering a POST.
+LANGUAGE_SWITCH_FIELD = "switch_language"
 
 
 def select_locale() -> str:
     """Pick the language: the remembered choice first, then the browser's, then French."""
     if not has_request_context():  # a worker or a command: the caller forces the locale it needs
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    return locale_of(request, current_app.config)
+    return language_switch() or locale_of(request, current_app.config)
+
+
+def language_switch() -> str | None:
+    """Return the language a form's language button asks for on this POST, or None."""
+    # A page that answers a POST (a form sent back with its errors) has no address to come back
+    # to with a GET: its language buttons send the form again, with what was typed, to the same
+    # address. The view shows the form again in that language, and does nothing else. The
+    # buttons are drawn by base.html, for the form a page names as its `language_form`.
+    if not hasattr(request, "language_switch"):
+        request.language_switch = None
+        if request.method == "POST":
+            try:
+                code = request.form.get(LANGUAGE_SWITCH_FIELD)
+            except HTTPException:
+                # A body too large or malformed: its error page is drawn in the remembered
+                # language, and must not raise the error again while doing so.
+                return None
+            request.language_switch = code if code in current_app.config["LANGUAGES"] else None
+    return request.language_switch
 
 
 def locale_of(request: Request, config: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ from flask_babel import format_decimal, get_locale, gettext
 from sqlalchemy.exc import IntegrityError
 
 from eventapp.extensions import csrf, db, limiter
-from eventapp.i18n import format_day
+from eventapp.i18n import format_day, language_switch
 from eventapp.kits import services, subscriptions, uploads
 from eventapp.kits.feeds import release_calendar, sheet_label
 from eventapp.kits.forms import ConfirmSubscriptionForm, SubscribeForm
@@ -105,14 +105,27 @@ def _subscribe_limit() -> str:
     return current_app.config["KIT_SUBSCRIBE_RATE_LIMIT"]
 
 
+@bp.get("/kits/<slug>/subscribe")
+def subscribe_form(slug: str):
+    """Send a GET of the form's address (a reload, a shared link) to the form on the kit page."""
+    kit = _public_kit_or_404(slug)
+    return redirect(url_for("kits.detail", slug=kit.slug, _anchor="abonnement"))
+
+
+# A language button only draws the page again; it must not use up the visitor's tries.
 @bp.post("/kits/<slug>/subscribe")
-@limiter.limit(_subscribe_limit)
+@limiter.limit(_subscribe_limit, exempt_when=lambda: language_switch() is not None)
 def subscribe(slug: str):
     """Take an address and send the confirmation mail; nothing is subscribed before the click."""
     kit = _public_kit_or_404(slug)
     form = SubscribeForm()
     if form.is_submitted() and form.is_spam():
         return redirect(url_for("kits.subscribed", slug=slug), code=303)  # a bot learns nothing
+    if language_switch():
+        # The form sent back by a language button: the same page in that language, with what was
+        # typed and what is still wrong with it, and nothing subscribed.
+        form.validate()
+        return _render_kit(kit, form, status=422 if form.errors else 200)
     if not form.validate_on_submit():
         return _render_kit(kit, form, status=422)
     try:

@@ -23,6 +23,7 @@ from wtforms.i18n import messages_path
 from eventapp.events import services as events
 from eventapp.events.models import Offer
 from eventapp.extensions import db, limiter
+from eventapp.i18n import language_switch
 from eventapp.ics import services as ics
 from eventapp.models import now_utc
 from eventapp.registrations import services
@@ -70,8 +71,11 @@ def _personal_link_limit() -> str:
     return current_app.config["PERSONAL_LINK_RATE_LIMIT"]
 
 
+# A language button only draws the form again; it must not use up the visitor's tries.
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
-@limiter.limit(_registration_limit, methods=["POST"])
+@limiter.limit(
+    _registration_limit, methods=["POST"], exempt_when=lambda: language_switch() is not None
+)
 def new(slug: str):
     """Show the registration form; on POST, register and send the mail."""
     event = _public_event_or_404(slug)
@@ -87,6 +91,11 @@ def new(slug: str):
     )
     if availability.offer in (Offer.NONE, Offer.FULL):
         return page(form=None), (200 if request.method == "GET" else 409)
+    if language_switch():
+        # The form sent back by a language button: drawn again in that language, with what was
+        # typed and what is still wrong with it, and no one registered.
+        form.validate()
+        return page(form=form), (422 if form.errors else 200)
     if not form.validate_on_submit():
         return page(form=form), (422 if request.method == "POST" else 200)
 

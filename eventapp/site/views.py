@@ -1,6 +1,14 @@
 """Language switch and error pages."""
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import gettext
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, NotFound
@@ -20,6 +28,11 @@ def set_language(code: str):
         raise NotFound()
     target = request.args.get("next")
     response = make_response(redirect(target if is_safe_next(target) else "/", code=303))
+    _remember_language(response, code)
+    return response
+
+
+def _remember_language(response: Response, code: str) -> None:
     response.set_cookie(
         current_app.config["LANGUAGE_COOKIE"],
         code,
@@ -28,6 +41,16 @@ def set_language(code: str):
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
         httponly=True,
     )
+
+
+@bp.after_app_request
+def remember_switched_language(response: Response) -> Response:
+    """Remember the language chosen with a form's language button, as the links do."""
+    # Read what i18n.language_switch found while drawing the page; reading the form here could
+    # raise again on the answer to a body too large.
+    code = getattr(request, "language_switch", None)
+    if code:
+        _remember_language(response, code)
     return response
 
 

@@ -95,7 +95,7 @@ PUBLIC_PAGES = {
 FORMS = {
     "registration": (f"/events/{LAUNCH_SLUG}/register", "form[action$='/register']", False),
     "press-inquiry": ("/press/contact", "form[action*='/press/contact']", False),
-    "kit-subscription": (f"/kits/{KIT_SLUG}", "form[action$='/subscribe']", False),
+    "kit-subscription": (f"/kits/{KIT_SLUG}", "#abonnement-form", False),
     "sign-in": ("/admin/login", "main form[action$='/admin/login']", False),
     "admin-speaker": ("/admin/speakers/new", ".admin-main form[enctype]", True),
     "admin-event": ("/admin/events/new", ".admin-main form[method=post]", True),
@@ -156,9 +156,10 @@ def seed(browser, live_site) -> dict[str, str]:
     page.locator("form[action*='/press/contact'] button[type=submit]").click()
     page.wait_for_url(re.compile(r"/press/contact/thanks$"))
     page.goto(live_site.path(f"/kits/{KIT_SLUG}"))
-    page.locator("form[action$='/subscribe'] #email").fill("abonnee@example.org")
-    page.locator("form[action$='/subscribe'] button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/subscribe/done$"))
+    page.locator("#abonnement-form #email").fill("abonnee@example.org")
+    page.locator("#abonnement-form button[type=submit]").click()
+    # The redirect has no fragment of its own: the browser keeps the form action's #abonnement.
+    page.wait_for_url(re.compile(r"/subscribe/done(#abonnement)?$"))
     live_site.deliver()
 
     claude = live_site.mail_to("claude@example.org", "Inscription confirmée")
