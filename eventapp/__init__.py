@@ -112,6 +112,7 @@ def register_extensions(app: Flask) -> None:
 
 def import_models() -> None:
     """Import every model module so that the metadata is whole (migrations, create_all)."""
+    import eventapp.aftermath.models  # noqa: F401
     import eventapp.audit.models  # noqa: F401
     import eventapp.auth.models  # noqa: F401
     import eventapp.events.models  # noqa: F401
@@ -125,6 +126,7 @@ def import_models() -> None:
 
 def watch_public_content() -> None:
     """Name the models whose changes must refresh the cached public pages."""
+    from eventapp.aftermath.models import EventMaterial
     from eventapp.events.models import Event
     from eventapp.kits.models import Kit
     from eventapp.site.models import Organisation
@@ -133,12 +135,13 @@ def watch_public_content() -> None:
 
     # The event page links to its published kits: a kit's title, visibility or events (a change of
     # Kit.events marks the kit dirty) must refresh it.
-    watch(Event, Speaker, EventSpeaker, Organisation, Kit)
+    watch(Event, Speaker, EventSpeaker, Organisation, Kit, EventMaterial)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount each domain's pages."""
     from eventapp.admin.views import bp as admin_bp
+    from eventapp.aftermath.views import bp as aftermath_bp
     from eventapp.auth.views import bp as auth_bp
     from eventapp.events.views import bp as events_bp
     from eventapp.ics.views import bp as ics_bp
@@ -155,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(site_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(aftermath_bp)
     app.register_blueprint(kits_bp)
     # /events/<slug>.ics wins over events.detail whatever the order: werkzeug prefers the rule
     # with the static ".ics" part.

@@ -128,6 +128,11 @@ PRESS_PHONE_REGION = "FR"  # how a phone number without a country code is read (
 # that the file's own check speaks first. Larger requests get the 413 page.
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 
+# After an event: materials and the transcript of its replay
+EVENT_UPLOAD_FOLDER = "uploads/events"  # relative to the instance folder
+EVENT_MAX_MATERIAL_BYTES = 15_000_000  # a file and its alternative fit in one request body
+# The post-event mail goes by the follow-up fan-out's batches (KIT_RELEASE_BATCH_SIZE).
+
 # Kits of sheets
 KIT_UPLOAD_FOLDER = "uploads/sheets"  # sheet PDFs; relative to the instance folder
 KIT_MAX_PDF_BYTES = 20_000_000

@@ -40,6 +40,11 @@ def organiser_message(registration_id: int, send_id: str) -> str:
     return registration(registration_id, f"message:{send_id}")
 
 
+def aftermath(registration_id: int) -> str:
+    """The one mail after the event (thanks or "you could not come"), whichever it was."""
+    return registration(registration_id, "aftermath")
+
+
 def followup_for_registrant(sheet_id: int, registration_id: int) -> str:
     """The mail announcing a released sheet to a registrant of one of its kit's events."""
     return f"sheet:{sheet_id}:r{registration_id}"

@@ -39,14 +39,21 @@ def test_migrations_apply_from_empty_and_match_the_models(empty_database):
 
 
 def test_mails_queued_before_0010_learn_their_registration_from_their_key(empty_database):
-    from tests.factories import make_event
-
     app = create_app(base_config(empty_database))
     with app.app_context():
         try:
             upgrade(revision="0009")
-            event = make_event()
-            db.session.flush()
+            # In SQL: the models describe the latest schema, not the one of revision 0009.
+            event_id = db.session.execute(
+                text(
+                    "INSERT INTO events (slug, title, summary, description, kind, status,"
+                    " starts_at, ends_at, timezone, venue, waitlist_enabled, connection_url,"
+                    " connection_url_public, reminder_offsets, ics_sequence, created_at,"
+                    " updated_at) VALUES ('avant', 'Avant', '', '', 'online', 'published',"
+                    " '2030-01-01 10:00:00', '2030-01-01 11:00:00', 'Europe/Paris', '', true,"
+                    " '', false, '[]', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+                )
+            ).scalar_one()
             registration_id = db.session.execute(
                 text(
                     "INSERT INTO registrations (event_id, status, full_name, email, organisation,"
@@ -54,7 +61,7 @@ def test_mails_queued_before_0010_learn_their_registration_from_their_key(empty_
                     " VALUES (:event, 'confirmed', 'Anne', 'anne@example.org', '', 'elu', 'fr',"
                     " true, '{}', '', CURRENT_TIMESTAMP) RETURNING id"
                 ),
-                {"event": event.id},
+                {"event": event_id},
             ).scalar_one()
             keys = [
                 f"registration:{registration_id}:confirmation",

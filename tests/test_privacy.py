@@ -479,6 +479,7 @@ def test_join_secrets_of_events_long_ended_are_deleted_and_manage_secrets_kept(a
 
 def test_the_worker_runs_the_retention_job_daily(app, two_events):
     assert job_modules() == [
+        "eventapp.aftermath.jobs",
         "eventapp.kits.jobs",
         "eventapp.privacy.jobs",
         "eventapp.registrations.jobs",

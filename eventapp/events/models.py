@@ -116,6 +116,16 @@ class Event(db.Model):
     )
     # Raised on every change of time or link, so calendars replace the invite they hold.
     ics_sequence: Mapped[int] = mapped_column(default=0)
+    # After the event (eventapp.aftermath): the recording's address, public once published, and
+    # an optional transcript or captions file stored under a name we generated.
+    replay_url: Mapped[str] = mapped_column(String(500), default="")
+    replay_published_at: Mapped[datetime | None]
+    transcript_file_name: Mapped[str | None] = mapped_column(String(80))
+    transcript_file_size: Mapped[int | None]
+    # The post-event mails: asked for by an organiser after the preview, then claimed once by a
+    # worker (queued_at), which queues them all in the same transaction.
+    aftermath_requested_at: Mapped[datetime | None]
+    aftermath_queued_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
@@ -135,6 +145,11 @@ class Event(db.Model):
     @property
     def is_online(self) -> bool:
         return self.kind in (EventKind.ONLINE, EventKind.HYBRID)
+
+    @property
+    def has_replay(self) -> bool:
+        """Tell whether the recording is published."""
+        return bool(self.replay_url and self.replay_published_at)
 
     @property
     def public_connection_url(self) -> str | None:

@@ -2,7 +2,9 @@
 
 from flask import Blueprint, abort, render_template, url_for
 
+from eventapp.aftermath.services import materials_of
 from eventapp.events import services
+from eventapp.events.models import Phase
 from eventapp.events.sharing import describe_event_page
 from eventapp.kits.services import kits_of_event
 from eventapp.models import now_utc
@@ -43,6 +45,8 @@ def detail(slug: str):
         availability=availability,
         register_url=url_for("registrations.new", slug=slug),
         kits=kits_of_event(event),  # one query, whatever their number; Kit is watched
+        # EventMaterial is watched too: a material added or removed refreshes the kept page.
+        materials=materials_of(event) if availability.phase == Phase.ENDED else [],
         page=describe_event_page(event, current_organisation(), availability),
     )
     # The seats left are on the page: the kept copy also checks that they have not moved.

@@ -36,7 +36,7 @@ from eventapp.outbox.render import RenderedMail, render_mail
 from eventapp.outbox.services import Recipient, cancel_pending, enqueue_many, message_id_domain
 from eventapp.registrations.models import Registration, RegistrationStatus
 from eventapp.site.services import absolute_url
-from eventapp.tokens import new_token
+from eventapp.tokens import TokenRows, new_token
 
 log = logging.getLogger(__name__)
 
@@ -178,43 +178,6 @@ def list_headers(kit: Kit) -> dict[str, str]:
     }
 
 
-class _TokenBatcher:
-    """Collect the hashes of the unsubscribe tokens minted for a release; insert them by batch.
-
-    The rows go straight to the driver's executemany: 100,000 of them through the SQL layer's
-    per-value processing would cost more than minting the tokens. The shared values (kit, sheet,
-    time) are converted once by their column types.
-    """
-
-    COLUMNS = ("token_hash", "registration_id", "subscriber_id", "kit_id", "sheet_id", "created_at")
-
-    def __init__(self, kit_id: int, sheet_id: int, now: datetime, batch_size: int) -> None:
-        connection = db.session.connection()
-        dialect = connection.dialect
-        table = UnsubscribeToken.__table__
-        created_at = table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-        self.common = (kit_id, sheet_id, created_at(now) if created_at else now)
-        # Positional parameters: sqlite3 ("qmark") and psycopg ("format", "pyformat").
-        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
-        placeholders = ", ".join([mark] * len(self.COLUMNS))
-        self.sql = f"INSERT INTO {table.name} ({', '.join(self.COLUMNS)}) VALUES ({placeholders})"
-        self.batch_size = batch_size
-        self.rows: list[tuple[Any, ...]] = []
-
-    def add(self, token_hash: str, source: int, source_id: int) -> None:
-        if source == REGISTRANT:
-            self.rows.append((token_hash, source_id, None, *self.common))
-        else:
-            self.rows.append((token_hash, None, source_id, *self.common))
-        if len(self.rows) >= self.batch_size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.rows:
-            db.session.connection().exec_driver_sql(self.sql, self.rows)
-            self.rows = []
-
-
 def send_followups(sheet: Sheet, now: datetime) -> int:
     """Queue one follow-up per subscriber of the sheet's kit, with their own unsubscribe link;
     return how many were added (a subscriber who already has this one is skipped)."""
@@ -223,7 +186,12 @@ def send_followups(sheet: Sheet, now: datetime) -> int:
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     # Built once: a URL per recipient through the router would cost more than the rest.
     unsubscribe_base = absolute_url("kits.unsubscribe", token=_TOKEN_MARK)
-    tokens = _TokenBatcher(sheet.kit_id, sheet.id, now, batch_size)
+    tokens = TokenRows(
+        UnsubscribeToken.__table__,
+        ("token_hash", "registration_id", "subscriber_id"),
+        {"kit_id": sheet.kit_id, "sheet_id": sheet.id, "created_at": now},
+        batch_size,
+    )
     # On the connection: plain rows, without the ORM's result processing.
     rows = db.session.connection().execute(
         subscribers_query(sheet.kit_id, sheet.release_at).execution_options(yield_per=batch_size)
@@ -233,7 +201,10 @@ def send_followups(sheet: Sheet, now: datetime) -> int:
         for partition in rows.partitions():  # a batch of rows at a time: less work per row
             for source, source_id, email, name, locale in partition:
                 raw, hashed = new_token()
-                tokens.add(hashed, source, source_id)
+                if source == REGISTRANT:
+                    tokens.add(hashed, source_id, None)
+                else:
+                    tokens.add(hashed, None, source_id)
                 url = unsubscribe_base.replace(_TOKEN_MARK, raw)
                 if source == REGISTRANT:
                     key = mailkeys.followup_for_registrant(sheet.id, source_id)

@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import get_locale, gettext
 from wtforms.i18n import messages_path
 
+from eventapp.aftermath.services import materials_of
 from eventapp.events import services as events
 from eventapp.events.models import Offer
 from eventapp.extensions import db, limiter
@@ -165,6 +166,7 @@ def space(token: str):
         join_url=join_url,
         availability=events.availability(event, now),
         room_open=services.join_opens_at(event) <= now < event.ends_at,
+        materials=materials_of(event),
         opens_at=services.join_opens_at(event),
         google_url=ics.google_calendar_url(event, details_url=join_url),
         outlook_url=ics.outlook_calendar_url(event, details_url=join_url),

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from eventapp.admin.forms.events import reminder_text
 from eventapp.admin.views import (
     accounts,
+    aftermath,
     events,
     kits,
     mails,
@@ -37,6 +38,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 for child in (
     events.bp,
+    aftermath.bp,
     speakers.bp,
     registrations.bp,
     messages.bp,

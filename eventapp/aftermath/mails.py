@@ -1,0 +1,214 @@
+"""The one mail after an event: thanks to those who attended, the replay to those who could not.
+
+It reuses the follow-up fan-out (eventapp.kits.followups): an organiser asks for it once the replay
+is published (`Event.aftermath_requested_at`), and a worker claims the event with an atomic
+`UPDATE ... SET aftermath_queued_at WHERE aftermath_queued_at IS NULL` in the transaction that
+queues the mails, skipping rows another worker holds on PostgreSQL; every mail has the dedupe key
+`registration:<id>:aftermath`, which the outbox never inserts twice. So each person gets one
+mail, whichever version, however many workers run.
+
+Recipients are streamed by batches from one query per version, and their survey links minted
+and stored by batches, so 100,000 registrants never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, func, not_, select, update
+
+from eventapp import mailkeys
+from eventapp.aftermath.services import materials_of
+from eventapp.aftermath.uploads import kind_label
+from eventapp.events.models import Event
+from eventapp.extensions import db
+from eventapp.outbox.render import RenderedMail, render_mail
+from eventapp.outbox.services import Recipient, enqueue_many
+from eventapp.registrations.models import Registration, RegistrationStatus
+from eventapp.site.services import absolute_url
+
+log = logging.getLogger(__name__)
+
+THANKS = "event_thanks"  # to those who attended
+MISSED = "event_missed"  # to those who registered and could not come (waiting list included)
+KIND = "event_aftermath"
+_SURVEY_MARK = "SURVEYTOKEN"
+
+
+def attended_condition() -> Any:
+    """The SQL condition "was there": a confirmed seat and a join recorded."""
+    # Today's only measure of attendance is the personal join link being used.
+    return and_(
+        Registration.status == RegistrationStatus.CONFIRMED,
+        Registration.first_joined_at.is_not(None),
+    )
+
+
+def audience_query(event_id: int, attended: bool) -> Select[Any]:
+    """Select (id, email, name, locale) of the registrations that get one version of the mail.
+
+    Still registered (seat or waiting list) and not erased: a cancelled or forgotten person gets
+    nothing.
+    """
+    condition = attended_condition()
+    return (
+        select(Registration.id, Registration.email, Registration.full_name, Registration.locale)
+        .where(
+            Registration.event_id == event_id,
+            Registration.status.in_((RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)),
+            Registration.erased_at.is_(None),
+            Registration.email_key.is_not(None),
+            condition if attended else not_(condition),
+        )
+        .order_by(Registration.id)
+    )
+
+
+def audience_counts(event: Event) -> dict[str, int]:
+    """Count who would get each version: {"attended": n, "missed": n}."""
+    counts = {}
+    for name, attended in (("attended", True), ("missed", False)):
+        query = audience_query(event.id, attended).order_by(None).subquery()
+        counts[name] = db.session.scalar(select(func.count()).select_from(query)) or 0
+    return counts
+
+
+def aftermath_context(event: Event) -> dict[str, Any]:
+    """Return what both versions of the mail need, the same for every recipient."""
+    materials = [
+        {
+            "title": material.title,
+            "url": absolute_url(
+                "aftermath.material",
+                slug=event.slug,
+                material_id=material.id,
+                filename=material.download_name,
+            ),
+            "kind": kind_label(material.file_name),
+            "size": material.file_size,
+            "alternative_url": (
+                absolute_url(
+                    "aftermath.material_alternative",
+                    slug=event.slug,
+                    material_id=material.id,
+                    filename=material.alternative_download_name,
+                )
+                if material.alternative_file_name
+                else None
+            ),
+        }
+        for material in materials_of(event)
+    ]
+    return {
+        "event": event,
+        "event_url": absolute_url("events.detail", slug=event.slug),
+        "replay_url": event.replay_url,
+        "transcript_url": (
+            absolute_url("aftermath.transcript", slug=event.slug, filename=transcript_name(event))
+            if event.transcript_file_name
+            else None
+        ),
+        "materials": materials,
+    }
+
+
+def transcript_name(event: Event) -> str:
+    """Return the transcript's download name: "transcription-<slug>.vtt"."""
+    name = event.transcript_file_name or ""
+    return f"transcription-{event.slug}{name[name.rfind('.') :] if '.' in name else ''}"
+
+
+def claim_requested_events(now: datetime) -> list[int]:
+    """Mark the events whose post-event mail was asked for and not yet queued; return their ids.
+
+    The caller's transaction holds the claim: it commits with the mails or rolls back with them.
+    """
+    candidates = list(
+        db.session.scalars(
+            select(Event.id)
+            .where(Event.aftermath_requested_at.is_not(None), Event.aftermath_queued_at.is_(None))
+            .order_by(Event.aftermath_requested_at, Event.id)
+            # PostgreSQL; SQLite serialises writers anyway.
+            .with_for_update(of=Event, skip_locked=True)
+        )
+    )
+    if not candidates:
+        return []
+    claimed = db.session.scalars(
+        update(Event)
+        .where(Event.id.in_(candidates), Event.aftermath_queued_at.is_(None))
+        .values(aftermath_queued_at=now)
+        .returning(Event.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed)
+
+
+def send_requested_aftermaths(now: datetime) -> int:
+    """Queue the post-event mails of every event an organiser confirmed; return how many."""
+    queued = 0
+    for event_id in claim_requested_events(now):
+        event = db.session.get(Event, event_id)
+        if event is not None:
+            queued += send_aftermath(event, now)
+    return queued
+
+
+def survey_links(event: Event, now: datetime) -> Any:
+    """Return a function minting one registrant's survey link, or None when the survey is shut."""
+    return None
+
+
+def send_aftermath(event: Event, now: datetime) -> int:
+    """Queue one post-event mail per registrant still registered; return how many were added."""
+    batch_size = current_app.config["KIT_RELEASE_BATCH_SIZE"]
+    languages = set(current_app.config["LANGUAGES"])
+    default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    context = aftermath_context(event)
+    survey_link = survey_links(event, now)
+    added = 0
+    for template, attended in ((THANKS, True), (MISSED, False)):
+        # On the connection: plain rows, without the ORM's result processing.
+        rows = db.session.connection().execute(
+            audience_query(event.id, attended).execution_options(yield_per=batch_size)
+        )
+
+        def recipients(rows=rows, attended=attended) -> Iterator[Recipient]:
+            for partition in rows.partitions():
+                for registration_id, email, name, locale in partition:
+                    extra = {}
+                    if attended and survey_link is not None:
+                        extra["survey_url"] = survey_link(registration_id)
+                    yield Recipient(
+                        to=email,
+                        dedupe_key=mailkeys.aftermath(registration_id),
+                        registration_id=registration_id,
+                        to_name=name or "",
+                        locale=locale if locale in languages else default_locale,
+                        context=extra,
+                    )
+
+        try:
+            added += enqueue_many(
+                template, recipients(), kind=KIND, now=now, batch_size=batch_size, **context
+            )
+        finally:
+            rows.close()
+        if survey_link is not None:
+            survey_link.flush()
+    log.info("event %s: %d post-event mails queued", event.id, added)
+    return added
+
+
+def preview_aftermath(event: Event, attended: bool, locale: str = "fr") -> RenderedMail:
+    """Render one version of the mail as a registrant would get it, for organisers to check."""
+    extra = {"survey_url": absolute_url("events.detail", slug=event.slug)} if attended else {}
+    return render_mail(
+        THANKS if attended else MISSED,
+        locale,
+        {**aftermath_context(event), "to": "", "to_name": "", **extra},
+    )
