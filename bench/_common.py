@@ -491,3 +491,50 @@ def compare(
     for measure in measures:
         log(measure.summary())
     return measures
+
+
+def run_jobs_once(instance_path: str) -> None:
+    """Run the worker's scheduled jobs once, as `flask worker` does; print figures as JSON."""
+    import json
+    import resource
+
+    from eventapp import create_app
+    from eventapp.models import now_utc
+    from eventapp.outbox.jobs import import_job_modules, run_due_jobs
+
+    app = create_app(instance_path=instance_path)
+    with app.app_context():
+        import_job_modules()
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before = before.ru_utime + before.ru_stime
+        started = time.perf_counter()
+        results = run_due_jobs(now_utc())
+        elapsed = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
+                "peak_rss_mb": usage.ru_maxrss / 1024,  # ru_maxrss is in kilobytes on Linux
+                "results": results,
+            }
+        )
+    )
+
+
+def jobs_once_in_a_fresh_process(script: str, instance: Instance) -> dict:
+    """Run `script --worker <instance>` (which calls run_jobs_once); return its figures."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, script, "--worker", str(instance.path)],
+        cwd=PROJECT_ROOT,
+        env=instance.env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        fail(f"the worker exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -16,18 +16,16 @@ Targets: enqueue_s < 10 and peak_rss_mb < 200.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 from _common import (
-    PROJECT_ROOT,
     BenchError,
     fail,
+    jobs_once_in_a_fresh_process,
     log,
     result_line,
+    run_jobs_once,
     scratch_instance,
     terminate_on_sigterm,
 )
@@ -114,35 +112,6 @@ def populate(instance_path: str, subscribers: int, release_at: datetime) -> None
         db.engine.dispose()
 
 
-def worker(instance_path: str) -> None:
-    """Run the worker's scheduled jobs once, as `flask worker` does; print figures as JSON."""
-    import resource
-
-    from eventapp import create_app
-    from eventapp.models import now_utc
-    from eventapp.outbox.jobs import import_job_modules, run_due_jobs
-
-    app = create_app(instance_path=instance_path)
-    with app.app_context():
-        import_job_modules()
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        cpu_before = before.ru_utime + before.ru_stime
-        started = time.perf_counter()
-        results = run_due_jobs(now_utc())
-        elapsed = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(
-        json.dumps(
-            {
-                "seconds": elapsed,
-                "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
-                "peak_rss_mb": usage.ru_maxrss / 1024,  # ru_maxrss is in kilobytes on Linux
-                "results": results,
-            }
-        )
-    )
-
-
 def check(instance_path: str, subscribers: int) -> None:
     """Fail unless every subscriber has exactly one follow-up and one unsubscribe token."""
     from sqlalchemy import func, select
@@ -178,7 +147,7 @@ def main() -> int:
     parser.add_argument("--worker", metavar="INSTANCE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker)
+        run_jobs_once(args.worker)
         return 0
 
     terminate_on_sigterm()
@@ -190,17 +159,7 @@ def main() -> int:
         log(f"setting up a kit with {args.subscribers} subscribers in {instance.path}")
         populate(str(instance.path), args.subscribers, release_at)
         log("running the worker's jobs once in a fresh process")
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", str(instance.path)],
-            cwd=PROJECT_ROOT,
-            env=instance.env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            fail(f"the worker exited with {done.returncode}:\n{done.stdout}{done.stderr}")
-        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        figures = jobs_once_in_a_fresh_process(__file__, instance)
         if figures["results"].get("kit-sheet-releases") != args.subscribers:
             fail(f"the release job reported {figures['results']}")
         check(str(instance.path), args.subscribers)
