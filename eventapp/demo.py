@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import select
 
+from eventapp.aftermath.demo import load_past_webinar_demo
 from eventapp.events.models import Event, EventKind, EventStatus
 from eventapp.extensions import db
 from eventapp.kits.demo import load_kit_demo
@@ -217,7 +218,8 @@ def load_demo(now: datetime | None = None, as_published: bool = False) -> Event:
                 EventSpeaker(speaker=speaker, position=position, role=SpeakerRole.SPEAKER)
             )
     load_press_demo(event, now)
-    load_kit_demo(event, now, as_published)
+    load_kit_demo(event, now)
+    load_past_webinar_demo(event, now)
     db.session.flush()
     return event
 

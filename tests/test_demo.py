@@ -5,10 +5,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from eventapp.aftermath.demo import PAST_SLUG, REGISTRANTS
+from eventapp.aftermath.mails import send_requested_aftermaths
+from eventapp.aftermath.models import EventMaterial
 from eventapp.demo import LAUNCH_SLUG, load_demo, next_thursday
 from eventapp.events.models import Event
 from eventapp.extensions import db
+from eventapp.models import now_utc
 from eventapp.press.models import PressRelease
+from eventapp.registrations.models import Registration
 from eventapp.site.models import Organisation
 from eventapp.speakers.models import EventSpeaker, Speaker
 
@@ -62,7 +67,9 @@ def test_loading_twice_duplicates_nothing(app, runner):
     for _ in range(2):
         result = runner.invoke(args=["demo"])
         assert result.exit_code == 0, result.output
-    assert (count(Event), count(Speaker), count(EventSpeaker), count(Organisation)) == (1, 3, 3, 1)
+    # The launch and the past webinar.
+    assert (count(Event), count(Speaker), count(EventSpeaker), count(Organisation)) == (2, 3, 3, 1)
+    assert count(EventMaterial) == 1 and count(Registration) == len(REGISTRANTS)
 
 
 def test_if_empty_leaves_a_database_with_events_alone(app, runner):
@@ -81,3 +88,24 @@ def test_the_demo_page_shows_the_launch_with_its_three_speakers(client, runner):
         assert name in html
     assert "Présidente du RTES" in html
     assert "visio.example.org" not in html
+
+
+def test_the_past_webinar_shows_its_replay_and_slides_and_mails_nobody(app, client):
+    launch = load_demo(now=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    db.session.commit()
+    past = db.session.scalars(select(Event).where(Event.slug == PAST_SLUG)).one()
+    assert past.ends_at < launch.starts_at and past.has_replay
+    html = client.get(f"/events/{PAST_SLUG}").get_data(as_text=True)
+    assert "Voir le replay" in html and past.replay_url in html
+    assert "Diaporama de la rencontre" in html and "Version accessible" in html
+    material = db.session.scalars(select(EventMaterial)).one()
+    for url in (
+        f"/events/{PAST_SLUG}/materials/{material.id}/{material.download_name}",
+        f"/events/{PAST_SLUG}/materials/{material.id}/accessible/x.txt",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        response.close()
+    joined = [r for r in db.session.scalars(select(Registration)) if r.first_joined_at]
+    assert len(joined) == sum(1 for _, _, came, _ in REGISTRANTS if came)
+    assert send_requested_aftermaths(now_utc()) == 0  # "sent" before the demo existed

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from eventapp.demo import load_demo
+from eventapp.demo import LAUNCH_SLUG, load_demo
 from eventapp.extensions import db
 from eventapp.kits import uploads
 from eventapp.kits.demo import KIT_SLUG
@@ -189,7 +189,9 @@ def test_the_upload_command_stores_a_pdf_and_refuses_anything_else(app, runner, 
     assert (folder / sheet.file_name).read_bytes() == sample_pdf()
 
 
-def test_the_demo_kit_has_the_known_titles_some_sheets_out_and_loads_once(app, client, folder):
+def test_the_demo_kit_has_the_known_titles_none_out_before_its_launch_and_loads_once(
+    app, client, folder
+):
     now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)  # a Saturday: the launch is Thursday 26
     for _ in range(2):
         load_demo(now=now)
@@ -200,14 +202,13 @@ def test_the_demo_kit_has_the_known_titles_some_sheets_out_and_loads_once(app, c
     assert titles[7] == "Tourisme et ESS" and titles[11] == "Commande publique responsable"
     assert titles[16] == "Mobilité durable & ESS" and titles[19] == "Tiers-lieux & ESS"
     assert db.session.scalar(select(func.count()).select_from(Sheet)) == 20
-    released = [s.number for s in kit.sheets if s.is_released(now)]
-    assert released == [1, 2, 3]
-    # Every Thursday at the end of the launch webinar (14:00 Paris); n°4 at the launch itself.
-    assert kit.sheets[3].release_at == kit.events[0].ends_at
+    # The launch announces the sheets: none is out before it, n°1 comes out as it ends.
+    assert [s.number for s in kit.sheets if s.is_released(now)] == []
+    launch = next(event for event in kit.events if event.slug == LAUNCH_SLUG)
+    assert kit.sheets[0].release_at == launch.ends_at
+    # Every Thursday at the end of the launch webinar (14:00 Paris).
     assert all(s.release_at.weekday() == 3 for s in kit.sheets)
-    # What came out before the demo existed is not mailed to anyone.
-    assert all(s.notified_at == s.release_at for s in kit.sheets if s.is_released(now))
-    assert all(s.notified_at is None for s in kit.sheets if not s.is_released(now))
+    assert all(s.notified_at is None for s in kit.sheets)
     for sheet in kit.sheets:
         data = (folder / sheet.file_name).read_bytes()
         uploads.check_pdf(data, 100_000)

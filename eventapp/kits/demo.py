@@ -1,15 +1,16 @@
 """The demo kit: the seeds' "Kit RégionalESS", about twenty sheets, one every Thursday.
 
 The titles the seeds give keep their numbers (n°7, 11, 16, 17, 18, 19); the others follow the
-themes the press release announces. In the live demo the launch is next Thursday, so the weekly
-calendar starts RELEASED_BEFORE_LAUNCH weeks earlier: the first sheets are already out and the
-page is not empty. `--as-published` keeps the 2021 calendar, every Thursday from 25 February.
+themes the press release announces. The first sheet comes out as the launch webinar that announces
+the kit ends, then one every Thursday: in the live demo (the launch next Thursday) the kit page
+shows the calendar to come, titles included. `--as-published` keeps the 2021 calendar, every
+Thursday from 25 February.
 """
 
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -20,7 +21,6 @@ from eventapp.kits.models import Kit, Sheet
 from eventapp.kits.placeholder import placeholder_pdf
 
 KIT_SLUG = "kit-regionaless"
-RELEASED_BEFORE_LAUNCH = 3
 
 DESCRIPTION = """\
 Une vingtaine de fiches pratiques pour inscrire l'économie sociale et solidaire dans les
@@ -174,7 +174,7 @@ def _store_demo_file(name: str, data: bytes) -> uploads.StoredFile:
     return uploads.write_file(data, name=name)
 
 
-def load_kit_demo(event: Event, now: datetime, as_published: bool = False) -> Kit:
+def load_kit_demo(event: Event, now: datetime) -> Kit:
     """Add the demo kit and its sheets where they are missing; never mail the back catalogue."""
     kit = db.session.scalars(select(Kit).where(Kit.slug == KIT_SLUG)).first()
     if kit is None:
@@ -189,11 +189,9 @@ def load_kit_demo(event: Event, now: datetime, as_published: bool = False) -> Ki
         )
     elif event not in kit.events:
         kit.events.append(event)
-    # The first sheet comes out as the launch webinar ends, then one every Thursday.
-    first = event.ends_at
-    if not as_published:
-        first -= timedelta(weeks=RELEASED_BEFORE_LAUNCH)
-    dates = services.weekly_dates(first, len(SHEETS), tz=kit.tz)
+    # The first sheet comes out as the launch webinar ends, then one every Thursday: never
+    # before the launch that announces them.
+    dates = services.weekly_dates(event.ends_at, len(SHEETS), tz=kit.tz)
     existing = {sheet.number: sheet for sheet in kit.sheets}
     for (number, title, summary, themes), release_at in zip(SHEETS, dates, strict=True):
         sheet: Sheet | None = existing.get(number)

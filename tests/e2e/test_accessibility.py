@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from eventapp import create_app
+from eventapp.aftermath.demo import PAST_SLUG
 from eventapp.auth.models import User
 from eventapp.demo import LAUNCH_SLUG
 from eventapp.demo import PRESS_RELEASE_SLUG as RELEASE_SLUG
@@ -73,6 +74,7 @@ PUBLIC_PAGES = {
     "registration-form-waitlist": lambda s: "/events/e2e-complet/register",
     "event-live": lambda s: "/events/e2e-direct",
     "event-ended": lambda s: "/events/e2e-passe",
+    "event-with-replay": lambda s: f"/events/{PAST_SLUG}",
     "registration-waitlisted": lambda s: f"/events/{LAUNCH_SLUG}/register/done?outcome=waitlisted",
     "cancel-confirmation": lambda s: s["space"] + "/cancel",
     "attendee-space": lambda s: s["space"],
@@ -189,6 +191,11 @@ def add_events_in_every_state() -> None:
     make_event(slug="e2e-direct", title="Webinaire en cours", starts_at=now - timedelta(minutes=5))
     make_event(slug="e2e-passe", title="Webinaire passé", starts_at=now - timedelta(days=20))
     register_attendee(full, Applicant(full_name="Sam Leroy", email="sam@example.org"), now)
+    # The demo's sheets come out after its launch, next Thursday: one out already, as a week later.
+    first = db.session.scalars(
+        select(Sheet).join(Kit).where(Kit.slug == KIT_SLUG, Sheet.number == 1)
+    ).one()
+    first.release_at = first.notified_at = now - timedelta(days=1)
     db.session.commit()
 
 

@@ -1,0 +1,121 @@
+"""The demo's past webinar: held before the launch, with its replay, materials and registrants.
+
+A newcomer sees what an ended event looks like (the replay and documents on its page), and the
+back office has attendance and a sent post-event mail to show. Its registrants are fictional
+(example.org addresses) and its mail counts as sent before the demo existed: nobody is mailed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from eventapp.aftermath import uploads
+from eventapp.aftermath.models import EventMaterial
+from eventapp.events.models import Event, EventKind, EventStatus
+from eventapp.extensions import db
+from eventapp.kits.placeholder import placeholder_pdf
+from eventapp.registrations.models import Registration, RegistrationStatus
+from eventapp.text import email_key, slugify
+
+PAST_SLUG = "kit-municipaless-un-an-apres"
+REPLAY_URL = "https://videos.example.org/w/rtes-kit-municipaless-un-an-apres"
+DESCRIPTION = """\
+Un an après la parution du **Kit MunicipalESS**, des élu·es municipaux racontent ce que les fiches
+ont changé dans leur mandat : un service ESS créé, une clause sociale dans les marchés, un tiers-lieu
+soutenu. Une heure d'échanges pour préparer le kit suivant, consacré aux régions.
+"""
+SLIDES = [
+    "Kit MunicipalESS : un an après",
+    "RTES – Réseau des collectivités Territoriales pour une Economie Solidaire",
+    "",
+    "1. Ce que les communes ont fait des fiches",
+    "2. Trois témoignages d'élu·es",
+    "3. Vers un kit pour les régions",
+]
+# (name, organisation, joined the room?, status)
+REGISTRANTS = [
+    ("Nadia Benali", "Ville de Roubaix", True, RegistrationStatus.CONFIRMED),
+    ("Thomas Girard", "Métropole de Lyon", True, RegistrationStatus.CONFIRMED),
+    ("Élise Moreau", "Commune de Loos-en-Gohelle", True, RegistrationStatus.CONFIRMED),
+    ("Karim Ouali", "Département de la Gironde", True, RegistrationStatus.CONFIRMED),
+    ("Sophie Lambert", "Ville de Grenoble", True, RegistrationStatus.CONFIRMED),
+    ("Julien Faure", "Communauté de communes du Clunisois", False, RegistrationStatus.CONFIRMED),
+    ("Aline Marchand", "Ville de Poitiers", False, RegistrationStatus.CONFIRMED),
+    ("Hugo Lefèvre", "Région Bretagne", False, RegistrationStatus.CANCELLED),
+]
+
+
+def past_webinar_times(launch: Event) -> tuple[datetime, datetime]:
+    """Four weeks before the launch, 10:00–11:00 Paris."""
+    start = (launch.starts_at - timedelta(weeks=4)).astimezone(launch.tz)
+    start = start.replace(hour=10, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=1)
+
+
+def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
+    """Add the past webinar, its replay, slides and registrants where they are missing."""
+    event = db.session.scalars(select(Event).where(Event.slug == PAST_SLUG)).first()
+    if event is not None:
+        return event
+    starts_at, ends_at = past_webinar_times(launch)
+    event = Event(
+        slug=PAST_SLUG,
+        title="Kit MunicipalESS : un an après",
+        summary="Des élu·es racontent ce que le Kit MunicipalESS a changé dans leur commune.",
+        description=DESCRIPTION,
+        kind=EventKind.ONLINE,
+        status=EventStatus.PUBLISHED,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=launch.timezone,
+        capacity=100,
+        connection_url="https://visio.example.org/rtes/municipaless",
+        replay_url=REPLAY_URL,
+        replay_published_at=min(ends_at + timedelta(days=1), now),
+        # Sent before the demo existed: the worker has nothing to send.
+        aftermath_requested_at=min(ends_at + timedelta(days=1), now),
+        aftermath_queued_at=min(ends_at + timedelta(days=1), now),
+    )
+    db.session.add(event)
+    db.session.flush()
+    for index, (name, organisation, joined, status) in enumerate(REGISTRANTS):
+        email = f"{slugify(name.split()[0])}.demo{index}@example.org"
+        registered = starts_at - timedelta(days=10 - index)
+        db.session.add(
+            Registration(
+                event_id=event.id,
+                status=status,
+                full_name=name,
+                email=email,
+                email_key=email_key(email),
+                organisation=organisation,
+                category="elu" if index % 2 == 0 else "agent",
+                created_at=registered,
+                confirmed_at=registered,
+                cancelled_at=starts_at - timedelta(days=1)
+                if status == RegistrationStatus.CANCELLED
+                else None,
+                first_joined_at=starts_at + timedelta(minutes=index) if joined else None,
+                last_joined_at=starts_at + timedelta(minutes=index) if joined else None,
+            )
+        )
+    pdf = placeholder_pdf(SLIDES, title=SLIDES[0])
+    slides = uploads.write_file(pdf, "demo-municipaless-diaporama.pdf")
+    text = "\n".join(line for line in SLIDES if line) + "\n"
+    alternative = uploads.write_file(text.encode(), "demo-municipaless-diaporama.txt")
+    db.session.add(
+        EventMaterial(
+            event_id=event.id,
+            position=1,
+            title="Diaporama de la rencontre",
+            file_name=slides,
+            file_size=len(pdf),
+            accessible=False,
+            alternative_file_name=alternative,
+            alternative_file_size=len(text.encode()),
+        )
+    )
+    db.session.flush()
+    return event
