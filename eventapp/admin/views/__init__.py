@@ -21,6 +21,7 @@ from eventapp.admin.views import (
     press,
     registrations,
     speakers,
+    surveys,
 )
 from eventapp.audit.services import audit_entries
 from eventapp.auth.views import redirect_to_login
@@ -39,6 +40,7 @@ for child in (
     events.bp,
     speakers.bp,
     registrations.bp,
+    surveys.bp,
     messages.bp,
     kits.bp,
     press.bp,
@@ -97,7 +99,12 @@ def format_day_short(day: date) -> str:
 def section_of(blueprint: str) -> str:
     """Name the menu entry of a page: "admin.messages" belongs with the events."""
     area = blueprint.removeprefix("admin").lstrip(".") or "dashboard"
-    return {"registrations": "events", "messages": "events", "own": "password"}.get(area, area)
+    return {
+        "registrations": "events",
+        "surveys": "events",
+        "messages": "events",
+        "own": "password",
+    }.get(area, area)
 
 
 def require_admin() -> None:
