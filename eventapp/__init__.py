@@ -122,6 +122,7 @@ def import_models() -> None:
     import eventapp.registrations.models  # noqa: F401
     import eventapp.site.models  # noqa: F401
     import eventapp.speakers.models  # noqa: F401
+    import eventapp.surveys.models  # noqa: F401
 
 
 def watch_public_content() -> None:
@@ -155,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.site.views import register_errorhandlers
     from eventapp.speakers.photos import bp as speaker_photos_bp
     from eventapp.speakers.views import bp as speakers_bp
+    from eventapp.surveys.views import bp as surveys_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(events_bp)
@@ -166,6 +168,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(speakers_bp)
     app.register_blueprint(press_bp)
     app.register_blueprint(registrations_bp)
+    app.register_blueprint(surveys_bp)
     app.register_blueprint(speaker_photos_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

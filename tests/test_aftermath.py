@@ -405,3 +405,28 @@ def test_both_versions_have_an_english_translation(app, template):
     assert mail.subject.startswith(
         "Thank you for attending" if template == THANKS else "The replay is online"
     )
+
+
+def test_the_thanks_carry_a_personal_survey_link_that_opens_the_survey(app, client):
+    import re
+
+    event = ended_event()
+    people(event)
+    request_mail(event)
+    send_requested_aftermaths(now_utc())
+    db.session.commit()
+    mails = {mail.to_address: mail for mail in aftermath_mails()}
+    found = re.findall(r"https?://[^\s]+/s/([\w-]+)", mails["alice@example.org"].text_body)
+    assert len(found) == 1 and len(found[0]) >= 43  # 256 random bits
+    assert "/s/" not in mails["bruno@example.org"].text_body  # no survey for those not there
+    page = client.get(f"/s/{found[0]}")
+    assert page.status_code == 200 and event.title in text(page)
+
+
+def test_no_survey_link_once_the_survey_is_turned_off(app):
+    event = ended_event(survey_enabled=False)
+    people(event)
+    request_mail(event)
+    send_requested_aftermaths(now_utc())
+    db.session.commit()
+    assert all("/s/" not in mail.text_body for mail in aftermath_mails())

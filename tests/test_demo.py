@@ -16,6 +16,7 @@ from eventapp.press.models import PressRelease
 from eventapp.registrations.models import Registration
 from eventapp.site.models import Organisation
 from eventapp.speakers.models import EventSpeaker, Speaker
+from eventapp.surveys.models import SurveyAnswer
 
 
 def count(model) -> int:
@@ -109,3 +110,6 @@ def test_the_past_webinar_shows_its_replay_and_slides_and_mails_nobody(app, clie
     joined = [r for r in db.session.scalars(select(Registration)) if r.first_joined_at]
     assert len(joined) == sum(1 for _, _, came, _ in REGISTRANTS if came)
     assert send_requested_aftermaths(now_utc()) == 0  # "sent" before the demo existed
+    assert count(SurveyAnswer) == 4 and {
+        a.event_id for a in db.session.scalars(select(SurveyAnswer))
+    } == {past.id}

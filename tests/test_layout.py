@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "eventapp"
 DOMAINS = {"admin", "auth", "events", "ics", "kits", "press", "privacy", "registrations"}
-DOMAINS |= {"site", "speakers", "audit"}
+DOMAINS |= {"site", "speakers", "audit", "surveys"}
 
 
 def imported_modules(path: Path) -> set[str]:

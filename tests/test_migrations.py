@@ -1,11 +1,14 @@
 """Migrations build the schema from empty, and the models have not drifted from them."""
 
+from datetime import timedelta
+
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import bindparam, create_engine, inspect, text
 
 from eventapp import create_app
 from eventapp.extensions import db
+from eventapp.models import UTCDateTime, now_utc
 from tests.conftest import base_config
 
 
@@ -43,16 +46,19 @@ def test_mails_queued_before_0010_learn_their_registration_from_their_key(empty_
     with app.app_context():
         try:
             upgrade(revision="0009")
-            # In SQL: the models describe the latest schema, not the one of revision 0009.
+            # In SQL, as the schema of 0009 has it: the model has columns of later revisions.
+            starts = now_utc()
             event_id = db.session.execute(
                 text(
                     "INSERT INTO events (slug, title, summary, description, kind, status,"
                     " starts_at, ends_at, timezone, venue, waitlist_enabled, connection_url,"
-                    " connection_url_public, reminder_offsets, ics_sequence, created_at,"
-                    " updated_at) VALUES ('avant', 'Avant', '', '', 'online', 'published',"
-                    " '2030-01-01 10:00:00', '2030-01-01 11:00:00', 'Europe/Paris', '', true,"
-                    " '', false, '[]', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
-                )
+                    " connection_url_public, ics_sequence, created_at, updated_at)"
+                    " VALUES ('e', 'E', '', '', 'online', 'published', :starts, :ends,"
+                    " 'Europe/Paris', '', true, '', false, 0, :starts, :starts) RETURNING id"
+                ).bindparams(
+                    bindparam("starts", type_=UTCDateTime()), bindparam("ends", type_=UTCDateTime())
+                ),
+                {"starts": starts, "ends": starts + timedelta(hours=1)},
             ).scalar_one()
             registration_id = db.session.execute(
                 text(
@@ -95,6 +101,62 @@ def test_mails_queued_before_0010_learn_their_registration_from_their_key(empty_
                 None,
                 None,
             ]
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_0011_and_0012_keep_every_registration_and_secret_and_allow_survey_secrets(empty_database):
+    # On SQLite a rebuilt events table would take every registration with it (ON DELETE CASCADE).
+    app = create_app(base_config(empty_database))
+    with app.app_context():
+        try:
+            upgrade(revision="0010")
+            now = bindparam("now", type_=UTCDateTime())
+            ends = bindparam("ends", type_=UTCDateTime())
+            times = {"now": now_utc(), "ends": now_utc() + timedelta(hours=1)}
+            event_id = db.session.execute(
+                text(
+                    "INSERT INTO events (slug, title, summary, description, kind, status,"
+                    " starts_at, ends_at, timezone, venue, waitlist_enabled, connection_url,"
+                    " connection_url_public, ics_sequence, created_at, updated_at)"
+                    " VALUES ('e', 'E', '', '', 'online', 'published', :now, :ends,"
+                    " 'Europe/Paris', '', true, '', false, 0, :now, :now) RETURNING id"
+                ).bindparams(now, ends),
+                times,
+            ).scalar_one()
+            registration_id = db.session.execute(
+                text(
+                    "INSERT INTO registrations (event_id, status, full_name, email, organisation,"
+                    " category, locale, wants_followups, utm, referrer, created_at)"
+                    " VALUES (:event, 'confirmed', 'Anne', 'anne@example.org', '', 'elu', 'fr',"
+                    " false, '{}', '', :now) RETURNING id"
+                ).bindparams(now),
+                {"event": event_id, "now": times["now"]},
+            ).scalar_one()
+            insert_token = text(
+                "INSERT INTO registration_tokens (registration_id, purpose, token_hash, created_at)"
+                " VALUES (:registration, :purpose, :hash, :now)"
+            ).bindparams(now)
+            token = {"registration": registration_id, "now": times["now"]}
+            db.session.execute(insert_token, {**token, "purpose": "manage", "hash": "a" * 64})
+            db.session.commit()
+
+            upgrade(revision="0012")  # 0011 rebuilds events on SQLite, 0012 its tokens
+            counts = [
+                db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+                for table in ("events", "registrations", "registration_tokens")
+            ]
+            assert counts == [1, 1, 1]
+            assert db.session.scalar(text("SELECT survey_enabled FROM events")) in (True, 1)
+            db.session.execute(insert_token, {**token, "purpose": "survey", "hash": "b" * 64})
+            db.session.commit()
+
+            downgrade(revision="0010")  # the survey's secret goes, the others stay
+            assert db.session.scalars(text("SELECT purpose FROM registration_tokens")).all() == [
+                "manage"
+            ]
+            assert db.session.scalar(text("SELECT count(*) FROM registrations")) == 1
         finally:
             db.session.remove()
             db.engine.dispose()

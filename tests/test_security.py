@@ -95,7 +95,7 @@ def test_a_static_file_gets_every_header(client):
 
 
 def test_secret_links_keep_their_stricter_referrer_policy(client):
-    for url in ("/r/unknown-token", "/j/unknown-token", "/unsubscribe/unknown-token"):
+    for url in ("/r/unknown-token", "/j/unknown-token", "/unsubscribe/unknown-token", "/s/unknown"):
         response = client.get(url)
         assert response.status_code == 404
         assert_hardened(response, referrer="no-referrer")
@@ -281,6 +281,12 @@ LIMITED_FORMS = {
         "PERSONAL_LINK_RATE_LIMIT",
         lambda w: "/r/bad-token/erase",
         {"confirm": "y"},
+    ),
+    "surveys.answer": ("PERSONAL_LINK_RATE_LIMIT", lambda w: "/s/bad-token", {"rating": "4"}),
+    "surveys.from_space": (
+        "PERSONAL_LINK_RATE_LIMIT",
+        lambda w: "/r/bad-token/survey",
+        {"rating": "4"},
     ),
     "auth.login": (
         "LOGIN_RATE_LIMIT_PER_IP",

@@ -1,7 +1,7 @@
 """The demo's past webinar: held before the launch, with its replay, materials and registrants.
 
 A newcomer sees what an ended event looks like (the replay and documents on its page), and the
-back office has attendance and a sent post-event mail to show. Its registrants are fictional
+back office has attendance, a sent post-event mail and survey answers to show. Its registrants are fictional
 (example.org addresses) and its mail counts as sent before the demo existed: nobody is mailed.
 """
 
@@ -17,6 +17,7 @@ from eventapp.events.models import Event, EventKind, EventStatus
 from eventapp.extensions import db
 from eventapp.kits.placeholder import placeholder_pdf
 from eventapp.registrations.models import Registration, RegistrationStatus
+from eventapp.surveys.models import SurveyAnswer
 from eventapp.text import email_key, slugify
 
 PAST_SLUG = "kit-municipaless-un-an-apres"
@@ -33,6 +34,13 @@ SLIDES = [
     "1. Ce que les communes ont fait des fiches",
     "2. Trois témoignages d'élu·es",
     "3. Vers un kit pour les régions",
+]
+# What four of those who came wrote in the survey: (rating, most useful, to improve, next topics).
+ANSWERS = [
+    (5, "Les exemples de communes de taille comparable à la nôtre.", "", "La commande publique"),
+    (4, "Le témoignage sur le service ESS créé à Loos-en-Gohelle.", "Un peu court.", ""),
+    (5, "", "", "Les tiers-lieux, le numérique"),
+    (3, "Les fiches sur les financements.", "Plus de temps pour les questions.", "L'évaluation"),
 ]
 # (name, organisation, joined the room?, status)
 REGISTRANTS = [
@@ -80,27 +88,44 @@ def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
     )
     db.session.add(event)
     db.session.flush()
+    answers = iter(ANSWERS)
     for index, (name, organisation, joined, status) in enumerate(REGISTRANTS):
         email = f"{slugify(name.split()[0])}.demo{index}@example.org"
         registered = starts_at - timedelta(days=10 - index)
-        db.session.add(
-            Registration(
-                event_id=event.id,
-                status=status,
-                full_name=name,
-                email=email,
-                email_key=email_key(email),
-                organisation=organisation,
-                category="elu" if index % 2 == 0 else "agent",
-                created_at=registered,
-                confirmed_at=registered,
-                cancelled_at=starts_at - timedelta(days=1)
-                if status == RegistrationStatus.CANCELLED
-                else None,
-                first_joined_at=starts_at + timedelta(minutes=index) if joined else None,
-                last_joined_at=starts_at + timedelta(minutes=index) if joined else None,
-            )
+        registration = Registration(
+            event_id=event.id,
+            status=status,
+            full_name=name,
+            email=email,
+            email_key=email_key(email),
+            organisation=organisation,
+            category="elu" if index % 2 == 0 else "agent",
+            created_at=registered,
+            confirmed_at=registered,
+            cancelled_at=starts_at - timedelta(days=1)
+            if status == RegistrationStatus.CANCELLED
+            else None,
+            first_joined_at=starts_at + timedelta(minutes=index) if joined else None,
+            last_joined_at=starts_at + timedelta(minutes=index) if joined else None,
         )
+        db.session.add(registration)
+        answer = next(answers, None) if joined else None
+        if answer is not None:
+            db.session.flush()
+            rating, useful, improve, topics = answer
+            answered = ends_at + timedelta(hours=index + 2)
+            db.session.add(
+                SurveyAnswer(
+                    registration_id=registration.id,
+                    event_id=event.id,
+                    rating=rating,
+                    most_useful=useful,
+                    to_improve=improve,
+                    next_topics=topics,
+                    created_at=answered,
+                    updated_at=answered,
+                )
+            )
     pdf = placeholder_pdf(SLIDES, title=SLIDES[0])
     slides = uploads.write_file(pdf, "demo-municipaless-diaporama.pdf")
     text = "\n".join(line for line in SLIDES if line) + "\n"

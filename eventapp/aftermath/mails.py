@@ -26,10 +26,18 @@ from eventapp.aftermath.services import materials_of
 from eventapp.aftermath.uploads import kind_label
 from eventapp.events.models import Event
 from eventapp.extensions import db
+from eventapp.models import now_utc
 from eventapp.outbox.render import RenderedMail, render_mail
 from eventapp.outbox.services import Recipient, enqueue_many
-from eventapp.registrations.models import Registration, RegistrationStatus
+from eventapp.registrations.models import (
+    Registration,
+    RegistrationStatus,
+    RegistrationToken,
+    TokenPurpose,
+)
 from eventapp.site.services import absolute_url
+from eventapp.surveys.services import survey_open
+from eventapp.tokens import TokenRows, new_token
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +166,26 @@ def send_requested_aftermaths(now: datetime) -> int:
     return queued
 
 
-def survey_links(event: Event, now: datetime) -> Any:
-    """Return a function minting one registrant's survey link, or None when the survey is shut."""
-    return None
+class SurveyLinks:
+    """Mint one survey secret per registrant who attended; store the hashes by batches."""
+
+    def __init__(self, event: Event, now: datetime, batch_size: int) -> None:
+        self.rows = TokenRows(
+            RegistrationToken.__table__,
+            ("registration_id", "token_hash"),
+            {"purpose": TokenPurpose.SURVEY.value, "created_at": now},
+            batch_size,
+        )
+        # Built once: a URL per recipient through the router would cost more than the rest.
+        self.base = absolute_url("surveys.answer", token=_SURVEY_MARK)
+
+    def __call__(self, registration_id: int) -> str:
+        raw, hashed = new_token()
+        self.rows.add(registration_id, hashed)
+        return self.base.replace(_SURVEY_MARK, raw)
+
+    def flush(self) -> None:
+        self.rows.flush()
 
 
 def send_aftermath(event: Event, now: datetime) -> int:
@@ -169,7 +194,8 @@ def send_aftermath(event: Event, now: datetime) -> int:
     languages = set(current_app.config["LANGUAGES"])
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     context = aftermath_context(event)
-    survey_link = survey_links(event, now)
+    # The thanks carry a personal survey link while the survey takes answers.
+    survey_link = SurveyLinks(event, now, batch_size) if survey_open(event, now) else None
     added = 0
     for template, attended in ((THANKS, True), (MISSED, False)):
         # On the connection: plain rows, without the ORM's result processing.
@@ -206,7 +232,9 @@ def send_aftermath(event: Event, now: datetime) -> int:
 
 def preview_aftermath(event: Event, attended: bool, locale: str = "fr") -> RenderedMail:
     """Render one version of the mail as a registrant would get it, for organisers to check."""
-    extra = {"survey_url": absolute_url("events.detail", slug=event.slug)} if attended else {}
+    extra = {}
+    if attended and survey_open(event, now_utc()):
+        extra["survey_url"] = absolute_url("surveys.answer", token="exemple")
     return render_mail(
         THANKS if attended else MISSED,
         locale,

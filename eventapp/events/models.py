@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, CheckConstraint, Select, String, Text, select
+from sqlalchemy import JSON, CheckConstraint, Select, String, Text, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from eventapp.extensions import db
@@ -126,6 +126,10 @@ class Event(db.Model):
     # worker (queued_at), which queues them all in the same transaction.
     aftermath_requested_at: Mapped[datetime | None]
     aftermath_queued_at: Mapped[datetime | None]
+    # The satisfaction survey after the event (eventapp/surveys): on unless the organiser turns
+    # it off; answers are taken until the organiser closes it.
+    survey_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
+    survey_closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 

@@ -45,11 +45,13 @@ def headers() -> list[str]:
     ]
 
 
-def _cell(value: str) -> str:
+def text_cell(value: str) -> str:
+    """Return a cell that a spreadsheet keeps as text, even when it starts like a formula."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _when(moment: datetime | None, tz: ZoneInfo) -> str:
+def moment_cell(moment: datetime | None, tz: ZoneInfo) -> str:
+    """Write a moment in a zone as French Excel reads a date, or nothing."""
     return moment.astimezone(tz).strftime(DATE_FORMAT) if moment else ""
 
 
@@ -57,15 +59,15 @@ def row(registration: Registration, tz: ZoneInfo) -> list[str]:
     """Return one registration's cells, dates in the event's time zone as French Excel wants."""
     category = CATEGORY_LABELS.get(registration.category, registration.category)
     return [
-        _cell(registration.full_name),
-        _cell(registration.email),
-        _cell(registration.organisation),
-        _cell(str(category)),
+        text_cell(registration.full_name),
+        text_cell(registration.email),
+        text_cell(registration.organisation),
+        text_cell(str(category)),
         status_label(registration.status),
-        _when(registration.created_at, tz),
-        _when(registration.confirmed_at, tz),
-        _when(registration.cancelled_at, tz),
-        _when(registration.first_joined_at, tz),
+        moment_cell(registration.created_at, tz),
+        moment_cell(registration.confirmed_at, tz),
+        moment_cell(registration.cancelled_at, tz),
+        moment_cell(registration.first_joined_at, tz),
         gettext("Oui") if registration.wants_followups else gettext("Non"),
         registration.locale,
     ]
@@ -73,6 +75,12 @@ def row(registration: Registration, tz: ZoneInfo) -> list[str]:
 
 def csv_lines(registrations: Iterable[Registration], tz: ZoneInfo) -> Iterator[str]:
     """Yield the file piece by piece: the BOM and headers first, then a line per registration."""
+    return csv_stream(headers(), (row(registration, tz) for registration in registrations))
+
+
+def csv_stream(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    """Yield a CSV file that French Excel opens, piece by piece: the BOM and the header first,
+    then a line per row (the cells already made safe with text_cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=SEPARATOR, lineterminator="\r\n")
 
@@ -82,8 +90,8 @@ def csv_lines(registrations: Iterable[Registration], tz: ZoneInfo) -> Iterator[s
         buffer.truncate()
         return text
 
-    writer.writerow(headers())
+    writer.writerow(header)
     yield BOM + take()
-    for registration in registrations:
-        writer.writerow(row(registration, tz))
+    for cells in rows:
+        writer.writerow(cells)
         yield take()

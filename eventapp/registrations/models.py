@@ -24,6 +24,7 @@ class TokenPurpose(enum.StrEnum):
 
     MANAGE = "manage"  # the attendee space, /r/<token>
     JOIN = "join"  # the connection link, /j/<token>
+    SURVEY = "survey"  # the satisfaction survey after the event, /s/<token>
 
 
 ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)

@@ -13,6 +13,7 @@ from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.registrations import mails
 from eventapp.registrations.models import Registration, RegistrationToken
 from eventapp.registrations.services import anonymised_fields
+from eventapp.surveys.models import SurveyAnswer
 
 
 def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = None) -> int:
@@ -37,6 +38,14 @@ def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = 
             ),
             **mails.FORGOTTEN_MAIL,
         )
+        .execution_options(synchronize_session=False)
+    )
+    # Survey answers keep their rating for the statistics; what was written in them may name
+    # someone, and goes.
+    db.session.execute(
+        update(SurveyAnswer)
+        .where(SurveyAnswer.registration_id.in_(targets))
+        .values(most_useful="", to_improve="", next_topics="")
         .execution_options(synchronize_session=False)
     )
     for token in (RegistrationToken, UnsubscribeToken):

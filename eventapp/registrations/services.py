@@ -31,6 +31,7 @@ from eventapp.registrations.models import (
     Registration,
     RegistrationStatus,
 )
+from eventapp.surveys.services import delete_answer, personal_answer
 from eventapp.text import email_key
 
 
@@ -358,6 +359,7 @@ def erase_registration(registration: Registration, now: datetime | None = None) 
     if registration.status != RegistrationStatus.CANCELLED:
         _withdraw(registration, now)
     mails.forget(registration)
+    delete_answer(registration)  # what the person wrote goes with them
     for name, value in anonymised_fields(now).items():
         setattr(registration, name, value)
     registration.tokens.clear()  # every link dies with the data
@@ -409,6 +411,7 @@ def personal_data(registration: Registration) -> dict:
             "last_joined_at": _iso(registration.last_joined_at),
         },
         "mails": mails.mail_history(registration),
+        "survey_answer": personal_answer(registration),
     }
 
 

@@ -33,6 +33,7 @@ from eventapp.registrations.mails import invite
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
 from eventapp.registrations.tokens import ensure_join_token, find_by_token
 from eventapp.site.services import absolute_url
+from eventapp.surveys.services import survey_open
 
 bp = Blueprint("registrations", __name__)
 
@@ -172,6 +173,7 @@ def space(token: str):
         outlook_url=ics.outlook_calendar_url(event, details_url=join_url),
         form=ConfirmForm(),
         erase_form=EraseForm(),
+        survey_open=registration.status == RegistrationStatus.CONFIRMED and survey_open(event, now),
     )
 
 

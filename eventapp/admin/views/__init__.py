@@ -22,6 +22,7 @@ from eventapp.admin.views import (
     press,
     registrations,
     speakers,
+    surveys,
 )
 from eventapp.audit.services import audit_entries
 from eventapp.auth.views import redirect_to_login
@@ -41,6 +42,7 @@ for child in (
     aftermath.bp,
     speakers.bp,
     registrations.bp,
+    surveys.bp,
     messages.bp,
     kits.bp,
     press.bp,
@@ -99,7 +101,12 @@ def format_day_short(day: date) -> str:
 def section_of(blueprint: str) -> str:
     """Name the menu entry of a page: "admin.messages" belongs with the events."""
     area = blueprint.removeprefix("admin").lstrip(".") or "dashboard"
-    return {"registrations": "events", "messages": "events", "own": "password"}.get(area, area)
+    return {
+        "registrations": "events",
+        "surveys": "events",
+        "messages": "events",
+        "own": "password",
+    }.get(area, area)
 
 
 def require_admin() -> None:

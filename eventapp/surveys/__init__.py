@@ -1,0 +1,1 @@
+"""The satisfaction survey after an event: one answer per registration, through a personal link."""
