@@ -37,6 +37,7 @@ def create_app(
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     refuse_default_secret(app)
+    tune_database_connections(app)
     serve_cached_pages(app)  # inside ProxyFix, which must see each request first
     trust_proxies(app)
     secure_cookies(app)
@@ -58,6 +59,19 @@ def refuse_default_secret(app: Flask) -> None:
             "SECRET_KEY is the development default: set it in instance/config.py "
             "or in the EVENTAPP_SECRET_KEY environment variable."
         )
+
+
+def tune_database_connections(app: Flask) -> None:
+    """SQLite waits SQLITE_BUSY_TIMEOUT_SECONDS for a lock; a server's pooled connections are
+    checked before use, so that one restarted under a running app costs no request."""
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])  # the default dict is shared
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("timeout", float(app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]))
+        options["connect_args"] = connect_args
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def secure_cookies(app: Flask) -> None:
@@ -151,6 +165,7 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.privacy.views import bp as privacy_bp
     from eventapp.registrations.views import bp as registrations_bp
     from eventapp.site.logredact import redact_access_logs
+    from eventapp.site.outage import watch_database
     from eventapp.site.security import init_security
     from eventapp.site.views import bp as site_bp
     from eventapp.site.views import register_errorhandlers
@@ -174,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(privacy_bp)
     register_errorhandlers(app)
+    watch_database(app)
     init_security(app)
     redact_access_logs()
 

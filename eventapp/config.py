@@ -6,6 +6,12 @@ DEFAULT_SECRET_KEY = "dev-only-not-secret"
 SECRET_KEY = DEFAULT_SECRET_KEY
 SQLALCHEMY_DATABASE_URI = "sqlite:///eventapp.sqlite3"  # relative to the instance folder
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+# SQLite: how long a write waits for another connection's write lock (the worker's commit of a
+# large fan-out takes seconds) before the visitor gets the 503 page. PostgreSQL: pooled
+# connections are checked before use (pool_pre_ping), so a restarted server needs no restart here.
+SQLITE_BUSY_TIMEOUT_SECONDS = 15.0
+# The Retry-After of the 503 page shown while the database is unreachable or locked.
+DATABASE_RETRY_AFTER_SECONDS = 60
 
 # Public address of the site, used in mails, invites and feeds (no trailing slash).
 SITE_URL = "http://127.0.0.1:5000"

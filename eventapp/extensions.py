@@ -30,7 +30,8 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
-    cursor.execute("PRAGMA busy_timeout=15000")  # a writer waits its turn instead of failing
+    # Readers never wait for the writer. A writer waits its turn for SQLITE_BUSY_TIMEOUT_SECONDS
+    # (the driver's timeout, set by create_app), then the visitor gets the 503 page.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -18,8 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 class LiveServer:
     """Start gunicorn with the given EVENTAPP_* settings; stop it and all its workers."""
 
-    def __init__(self, settings: dict[str, str], workers: int = 4, threads: int = 4):
+    def __init__(
+        self,
+        settings: dict[str, str],
+        workers: int = 4,
+        threads: int = 4,
+        log_path: Path | None = None,
+    ):
         self.port = free_port()
+        # The server's own log (its stderr) goes to log_path when given, for tests that read it.
+        self.log = open(log_path, "wb") if log_path else None  # noqa: SIM115 (closed by stop)
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **{f"EVENTAPP_{key}": value for key, value in settings.items()}}
         self.process = subprocess.Popen(
@@ -40,6 +48,7 @@ class LiveServer:
             cwd=ROOT,
             env=env,
             start_new_session=True,
+            stderr=self.log,
         )
         self._wait_until_up()
 
@@ -64,3 +73,5 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if self.log is not None:
+            self.log.close()

@@ -62,6 +62,11 @@ class PostgresServer:
             "UTF8",
             "--no-locale",
         )
+        self.resume()
+        return self.url("postgres")
+
+    def resume(self) -> None:
+        """Start the server on its data folder (again, after pause)."""
         options = (
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -78,7 +83,10 @@ class PostgresServer:
             "-w",
             "start",
         )
-        return self.url("postgres")
+
+    def pause(self) -> None:
+        """Stop the server as a restart or failover does, keeping its data: clients are cut off."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

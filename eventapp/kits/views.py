@@ -26,6 +26,7 @@ from eventapp.kits.feeds import release_calendar, sheet_label
 from eventapp.kits.forms import ConfirmSubscriptionForm, SubscribeForm
 from eventapp.kits.models import Kit, Sheet, SubscriptionStatus
 from eventapp.models import now_utc
+from eventapp.site.outage import keep_form_on_outage
 from eventapp.site.services import absolute_url
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ def subscribe_form(slug: str):
 
 # A language button only draws the page again; it must not use up the visitor's tries.
 @bp.post("/kits/<slug>/subscribe")
+@keep_form_on_outage(SubscribeForm)
 @limiter.limit(_subscribe_limit, exempt_when=lambda: language_switch() is not None)
 def subscribe(slug: str):
     """Take an address and send the confirmation mail; nothing is subscribed before the click."""

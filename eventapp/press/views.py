@@ -21,6 +21,7 @@ from eventapp.models import now_utc
 from eventapp.press import services, storage
 from eventapp.press.forms import PressInquiryForm
 from eventapp.press.vcard import contact_vcard, phone_e164, vcard_filename
+from eventapp.site.outage import keep_form_on_outage
 from eventapp.site.services import absolute_url
 
 bp = Blueprint("press", __name__, url_prefix="/press")
@@ -160,6 +161,7 @@ def _render_contact(form: PressInquiryForm, release, status: int = 200, expired:
 
 
 @bp.route("/contact", methods=["GET", "POST"])
+@keep_form_on_outage(PressInquiryForm)
 @limiter.limit(lambda: current_app.config["PRESS_INQUIRY_RATE_LIMIT"], methods=["POST"])
 def contact():
     """Take a journalist's inquiry; store it and queue the two mails, or show what to fix."""

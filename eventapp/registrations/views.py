@@ -32,6 +32,7 @@ from eventapp.registrations.forms import UTM_FIELDS, ConfirmForm, EraseForm, Reg
 from eventapp.registrations.mails import invite
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
 from eventapp.registrations.tokens import ensure_join_token, find_by_token
+from eventapp.site.outage import keep_form_on_outage
 from eventapp.site.services import absolute_url
 from eventapp.surveys.services import survey_open
 
@@ -75,6 +76,7 @@ def _personal_link_limit() -> str:
 
 # A language button only draws the form again; it must not use up the visitor's tries.
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@keep_form_on_outage(RegistrationForm)
 @limiter.limit(
     _registration_limit, methods=["POST"], exempt_when=lambda: language_switch() is not None
 )

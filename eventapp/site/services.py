@@ -18,8 +18,19 @@ def current_organisation() -> Organisation:
     if "organisation" not in g:
         row = db.session.execute(_FIRST_ORGANISATION).first()
         values = row._asdict() if row else current_app.config["ORGANISATION"]
+        current_app.extensions[_LAST_KNOWN] = values
         g.organisation = Organisation(**values)
     return g.organisation
+
+
+def last_known_organisation() -> Organisation:
+    """Return the organisation as last read by this process, for a page drawn without the
+    database (an outage); the configured one if it was never read."""
+    values = current_app.extensions.get(_LAST_KNOWN) or current_app.config["ORGANISATION"]
+    return Organisation(**values)
+
+
+_LAST_KNOWN = "eventapp.last_known_organisation"
 
 
 _FIRST_ORGANISATION = select(Organisation.__table__).order_by(Organisation.__table__.c.id).limit(1)
