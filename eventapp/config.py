@@ -72,6 +72,12 @@ OUTBOX_MAX_ATTEMPTS = 8  # then the mail is marked failed
 OUTBOX_BACKOFF_BASE_SECONDS = 60  # first retry after this, then doubled each time
 OUTBOX_BACKOFF_MAX_SECONDS = 6 * 3600
 OUTBOX_SMTP_TIMEOUT_SECONDS = 30
+# The worker writes a heartbeat this often; the back office warns, and /healthz?worker=1 answers
+# 503, after WORKER_SILENCE_MINUTES without one.
+WORKER_HEARTBEAT_SECONDS = 30
+WORKER_SILENCE_MINUTES = 5
+# While the relay refuses, the worker logs it once, then every RELAY_OUTAGE_LOG_MINUTES.
+RELAY_OUTAGE_LOG_MINUTES = 5
 
 # Registration
 REGISTRATION_CATEGORIES = ["elu", "agent", "ess", "journaliste", "autre"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask.logging import default_handler
 
 from eventapp.outbox.delivery import count_due, deliver_due
 from eventapp.outbox.services import count_by_status
@@ -17,6 +18,8 @@ from eventapp.outbox.worker import run_worker, stop_on_signals
 def _log_to_terminal() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        # Flask's own handler on the app's logger would write each of its lines a second time.
+        logging.getLogger(current_app.import_name).removeHandler(default_handler)
 
 
 @click.command("worker")

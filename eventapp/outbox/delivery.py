@@ -37,7 +37,10 @@ outbox = OutboxMessage.__table__
 class DeliveryReport:
     def __init__(self) -> None:
         self.claimed = self.sent = self.retried = self.failed = self.released = 0
-        self.relay_error: str | None = None
+        self.relay_error: str | None = None  # no session could be opened: the round stopped
+        # The relay's own refusal (no session, a network error, 421, a 4xx to MAIL FROM) if it
+        # was the last word of the round: the relay, not a recipient, is failing.
+        self.relay_refusal: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -259,8 +262,8 @@ class Courier:
                 try:
                     self.relay.send(envelope.sender.addr, row.to_address, data, mark_accepted)
                 except RelayUnavailable as error:
-                    log.warning("outbox: SMTP relay unavailable: %s", error)
-                    report.relay_error = str(error)
+                    # Logged by the worker once per outage (outbox/health.py), not per round.
+                    report.relay_error = report.relay_refusal = str(error)
                     report.released += self._release(connection, [r.id for r in rows[index:]])
                     return
                 except (OSError, smtplib.SMTPException) as error:
@@ -268,6 +271,7 @@ class Courier:
                 else:
                     accepted.append((row.id, self.clock()))
                     report.sent += 1
+                    report.relay_refusal = None
                 if self.on_progress is not None:
                     self.on_progress(1)
         finally:
@@ -280,6 +284,9 @@ class Courier:
         code, reason = smtp_code(error), describe(error)
         if code is None or code == 421 or self.relay.broken:
             self.relay.close()  # reconnect for the next message
+        sender_refused = isinstance(error, smtplib.SMTPSenderRefused)
+        if code is None or code == 421 or (sender_refused and 400 <= code < 500):
+            report.relay_refusal = reason
         if code is not None and 500 <= code < 600:
             log.warning("outbox: %s refused for good: %s", row.dedupe_key, reason)
             mark(MARK_FAILED, row.id, error=reason)

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from eventapp.extensions import db
+from eventapp.faults import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,13 @@ class JobRegistry:
             try:
                 results[job.name] = job.run(now)
                 db.session.commit()
-            except Exception:
-                db.session.rollback()
+            except Exception as error:
+                try:
+                    db.session.rollback()
+                except SQLAlchemyError:
+                    pass  # the connection is gone; the session starts afresh next round
+                if is_database_outage(error):
+                    raise  # not this job's fault: the worker logs the outage once and waits
                 log.exception("job %s failed", job.name)
                 results[job.name] = None
             else:

@@ -77,3 +77,21 @@ class OutboxMessage(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.dedupe_key} {self.status}>"
+
+
+class WorkerStatus(db.Model):
+    """What the workers last saw, for the back office and monitoring: one row (id 1), shared by
+    every worker, since there is one relay and one queue."""
+
+    __tablename__ = "worker_status"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seen_at: Mapped[datetime | None]  # a worker's last round, to the heartbeat's precision
+    # The relay's current outage: when it first refused, and its latest reply.
+    relay_failing_since: Mapped[datetime | None]
+    relay_error: Mapped[str | None] = mapped_column(String(1000))
+
+    def __repr__(self) -> str:
+        return (
+            f"<WorkerStatus seen_at={self.seen_at} relay_failing_since={self.relay_failing_since}>"
+        )

@@ -13,8 +13,10 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from eventapp.extensions import db
+from eventapp.faults import OutageLog, is_database_outage
 from eventapp.models import now_utc
 from eventapp.outbox.delivery import Courier
+from eventapp.outbox.health import WorkerHealth
 from eventapp.outbox.jobs import import_job_modules, run_due_jobs
 
 log = logging.getLogger(__name__)
@@ -38,24 +40,36 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 
 def run_worker(stop: threading.Event, clock: Callable[[], datetime] = now_utc) -> None:
-    """Loop until `stop` is set: jobs first, then one batch of mail, and a pause when idle."""
+    """Loop until `stop` is set: heartbeat and jobs first, then one batch of mail, and a pause
+    when idle."""
     import_job_modules()
     poll_seconds = current_app.config["OUTBOX_POLL_SECONDS"]
     courier = Courier(clock=clock, stop=stop)
+    health = WorkerHealth()
+    database = OutageLog("database", log, meanwhile="the worker waits", counted="rounds missed")
     try:
         while not stop.is_set():
-            run_due_jobs(clock())
             try:
+                health.beat(clock())
+                run_due_jobs(clock())
                 # One batch per round, so that jobs keep their pace during a long fan-out.
                 report = courier.deliver(max_batches=1)
-            except SQLAlchemyError:
+                health.after_delivery(report, clock())
+            except SQLAlchemyError as error:
                 # The database restarts or fails over: wait and try again, the rows are safe.
-                log.exception("worker: database error")
-                db.session.rollback()
+                if is_database_outage(error):
+                    database.refused_one(error)
+                else:
+                    log.exception("worker: database error")
+                try:
+                    db.session.rollback()
+                except SQLAlchemyError:
+                    db.session.remove()
                 courier.close()
                 stop.wait(poll_seconds)
                 continue
-            if report.claimed:
+            database.back()
+            if report.sent or report.retried or report.failed:  # not the rounds given back
                 log.info(
                     "worker: %d sent, %d to retry, %d failed",
                     report.sent,

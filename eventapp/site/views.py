@@ -14,6 +14,8 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, NotFound
 
 from eventapp.extensions import db
+from eventapp.models import now_utc
+from eventapp.outbox.health import current_health
 from eventapp.site.services import is_safe_next
 
 bp = Blueprint("site", __name__)
@@ -56,9 +58,16 @@ def remember_switched_language(response: Response) -> Response:
 
 @bp.get("/healthz")
 def health():
-    """Answer the load balancer: 200 when the app and its database respond."""
+    """Answer the load balancer: 200 when the app and its database respond (a 503 otherwise,
+    from site/outage.py); with ?worker=1, monitoring's check that a worker runs too."""
     db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    if not request.args.get("worker"):
+        return {"status": "ok"}
+    health = current_health(now_utc())
+    seen_at = health.seen_at.isoformat() if health.seen_at else None
+    if health.worker_silent:
+        return {"status": "unavailable", "worker": "silent", "worker_seen_at": seen_at}, 503
+    return {"status": "ok", "worker": "ok", "worker_seen_at": seen_at}
 
 
 def _error_page(error: HTTPException):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -29,6 +29,7 @@ from eventapp.auth.views import redirect_to_login
 from eventapp.extensions import db
 from eventapp.kits.services import next_sheet_releases
 from eventapp.models import now_utc
+from eventapp.outbox.health import current_health, mails_waiting
 from eventapp.outbox.models import OutboxStatus
 from eventapp.outbox.services import count_by_status
 from eventapp.pagination import paginate
@@ -80,7 +81,18 @@ def admin_helpers() -> dict:
         "when": format_when,
         "section": section_of(request.blueprint or ""),
         "reminder_text": reminder_text,
+        "worker_health": worker_health,
     }
+
+
+def worker_health() -> dict:
+    """The worker's heartbeat and the relay's outage, with the mails waiting while it lasts;
+    read once per page."""
+    if "worker_health" not in g:
+        health = current_health(now_utc())
+        waiting = mails_waiting() if health.relay_failing_since else 0
+        g.worker_health = {"health": health, "waiting": waiting}
+    return g.worker_health
 
 
 def format_when(moment: datetime | None, tz: ZoneInfo | str | None = None) -> str:
