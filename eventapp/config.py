@@ -44,6 +44,9 @@ ORGANISATION = {
 # Rate limits of public forms. memory:// is per process: with several processes or hosts, use a
 # shared store such as "redis://redis.internal:6379/0".
 RATELIMIT_STORAGE_URI = "memory://"
+# Redis unreachable: count per process meanwhile (and log it) rather than answer 500; Flask-Limiter
+# goes back to the shared store once it answers again.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
 # Set here, not left to Flask-Limiter: its one Limiter object would hand a value seen in one app
 # of the process to the next app as its default.

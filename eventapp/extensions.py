@@ -1,5 +1,6 @@
 """Extensions, created unbound and bound to the app in create_app."""
 
+import logging
 import sqlite3
 
 from flask_babel import Babel
@@ -20,6 +21,18 @@ csrf = CSRFProtect()
 babel = Babel()
 # Limits are declared on the views that take public input; RATELIMIT_STORAGE_URI picks the store.
 limiter = Limiter(key_func=get_remote_address)
+
+
+class _ToAppLog(logging.Handler):
+    """Hand a library's log lines to the app's logger, whose output the operator reads."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("eventapp").handle(record)
+
+
+# Flask-Limiter says it fell back to per-process limits ("Rate limit storage unreachable")
+# on a logger of its own that writes nowhere.
+limiter.logger.addHandler(_ToAppLog(logging.WARNING))
 # Organiser sessions for /admin; the user loader and the sign-in redirect live in auth/views.py.
 login_manager = LoginManager()
 

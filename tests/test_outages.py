@@ -17,10 +17,12 @@ from eventapp.kits.models import KitSubscriber
 from eventapp.outbox.models import OutboxMessage
 from eventapp.press.models import PressInquiry
 from eventapp.registrations.models import Registration
+from tests.admin_helpers import login, make_user
 from tests.conftest import IsolatedClient, base_config
 from tests.factories import make_event
 from tests.helpers import csrf_token, text
 from tests.kit_helpers import make_kit
+from tests.pgserver import free_port
 
 pytestmark = pytest.mark.parametrize("database_uri", ["sqlite"], indirect=True)
 
@@ -171,3 +173,40 @@ def test_a_bug_in_a_query_is_still_a_500_not_an_outage(app, client, caplog):
     caplog.set_level(logging.WARNING)
     assert client.get("/broken-query").status_code == 500
     assert outage_lines(caplog) == []
+
+
+def test_public_forms_keep_working_with_per_process_limits_while_redis_is_unreachable(
+    database_uri, tmp_path, caplog
+):
+    nobody = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    config = {
+        **base_config(database_uri),
+        "RATELIMIT_STORAGE_URI": nobody,
+        "REGISTRATION_RATE_LIMIT": "3 per minute",
+    }
+    app = create_app(config, instance_path=str(tmp_path / "instance"))
+    app.test_client_class = IsolatedClient
+    caplog.set_level(logging.WARNING)
+    with app.app_context():
+        event = make_event()
+        client = app.test_client()
+        url = f"/events/{event.slug}/register"
+        token = csrf_token(client, url)
+        answers = [
+            client.post(
+                url, data={**TYPED, "email": f"person{n}@example.org", "csrf_token": token}
+            ).status_code
+            for n in range(4)
+        ]
+        assert answers == [303, 303, 303, 429]  # registered, and still limited, per process
+        assert count(Registration) == 3
+        assert "Rate limit storage unreachable - falling back to in-memory storage" in [
+            r.getMessage() for r in caplog.records
+        ]
+
+        # Signing in counts failures in the same store: refused, then let in, never a 500.
+        user = make_user()
+        assert login(client, user, "not the right password").status_code == 401
+        assert login(client, user).status_code == 303
+        db.session.remove()
+        db.engine.dispose()

@@ -105,14 +105,23 @@ def _failures_key(account: str) -> str:
 def _account_failures(account: str) -> int:
     if not current_app.config["RATELIMIT_ENABLED"]:  # no limits: no store, and no slowdown
         return 0
-    return int(limiter.storage.get(_failures_key(account)) or 0)
+    try:
+        # The limiter's current store: the shared one, or its per-process fallback while the
+        # shared one is down.
+        return int(limiter.limiter.storage.get(_failures_key(account)) or 0)
+    except Exception as error:  # the shared store went down since the request's limit check
+        log.warning("sign-in slowdown skipped, rate-limit store unreachable: %s", error)
+        return 0
 
 
 def _count_failure(account: str) -> None:
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
     window = current_app.config["LOGIN_SLOWDOWN_WINDOW_MINUTES"] * 60
-    limiter.storage.incr(_failures_key(account), window)
+    try:
+        limiter.limiter.storage.incr(_failures_key(account), window)
+    except Exception as error:
+        log.warning("sign-in failure not counted, rate-limit store unreachable: %s", error)
 
 
 def _pause_for(account: str) -> None:
