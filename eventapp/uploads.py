@@ -37,6 +37,11 @@ class UploadRejected(ValueError):
     shown to the organiser."""
 
 
+class UploadNotStored(UploadRejected):
+    """A good file the server could not write (disk full, folder read-only or missing); the
+    forms show it like a refusal, and their rollback leaves no row naming a missing file."""
+
+
 def read_bounded(stream: BinaryIO, limit: int) -> bytes:
     """Read an upload, at most one byte past `limit` bytes; refuse it empty or larger."""
     data = stream.read(limit + 1)
@@ -101,20 +106,38 @@ class UploadFolder:
     def write(self, data: bytes, name: str) -> str:
         """Write bytes atomically under `name` (see random_name) and return the name."""
         target = self.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A file that was already there (a demo's fixed name) belongs to committed rows: keep it.
-        is_new = not target.exists()
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # A file already there (a demo's fixed name) belongs to committed rows: keep it.
+            is_new = not target.exists()
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        except OSError as error:
+            raise self._not_stored(error) from error
         try:
             with os.fdopen(handle, "wb") as file:
                 file.write(data)
+                file.flush()
+                os.fsync(file.fileno())  # a full disk says so here, not after the commit
             os.replace(temporary, target)
-        except BaseException:
+        except BaseException as error:
             Path(temporary).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise self._not_stored(error) from error
             raise
         if is_new:
             _remember(target, doomed=False)
         return name
+
+    def _not_stored(self, error: OSError) -> UploadNotStored:
+        # The operator's line: which folder, and what the system said.
+        log.error("upload folder %s not writable: %s", self.folder(), error)
+        return UploadNotStored(
+            _l(
+                "Le fichier n'a pas pu être enregistré sur le serveur (espace plein ou dossier "
+                "protégé en écriture) : rien n'a été modifié. Réessayez plus tard ou prévenez "
+                "la personne qui administre le site."
+            )
+        )
 
     def read(self, name: str) -> bytes:
         """Return the bytes of a stored file."""
