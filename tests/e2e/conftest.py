@@ -139,11 +139,13 @@ def live_config(tmp: Path, port: int, smtp: SmtpServer) -> dict:
     }
 
 
-def start_live_site(tmp: Path) -> LiveSite:
-    """Build the database (migrations, demo, organiser), then serve the app on loopback."""
+def start_live_site(tmp: Path, **settings) -> LiveSite:
+    """Build the database (migrations, demo, organiser), then serve the app on loopback; the
+    settings given replace those of live_config."""
     smtp = SmtpServer().start()
     port = free_port()
-    app = create_app(live_config(tmp, port, smtp), instance_path=str(tmp / "instance"))
+    config = {**live_config(tmp, port, smtp), **settings}
+    app = create_app(config, instance_path=str(tmp / "instance"))
     password = secrets.token_urlsafe(16)
     runner = app.test_cli_runner()
     try:
