@@ -68,6 +68,7 @@ def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
     if event is not None:
         return event
     starts_at, ends_at = past_webinar_times(launch)
+    mailed = min(ends_at + timedelta(days=1), now)  # the replay, and the mail that announced it
     event = Event(
         slug=PAST_SLUG,
         title="Kit MunicipalESS : un an après",
@@ -81,10 +82,10 @@ def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
         capacity=100,
         connection_url="https://visio.example.org/rtes/municipaless",
         replay_url=REPLAY_URL,
-        replay_published_at=min(ends_at + timedelta(days=1), now),
+        replay_published_at=mailed,
         # Sent before the demo existed: the worker has nothing to send.
-        aftermath_requested_at=min(ends_at + timedelta(days=1), now),
-        aftermath_queued_at=min(ends_at + timedelta(days=1), now),
+        aftermath_requested_at=mailed,
+        aftermath_queued_at=mailed,
     )
     db.session.add(event)
     db.session.flush()
@@ -113,7 +114,7 @@ def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
         if answer is not None:
             db.session.flush()
             rating, useful, improve, topics = answer
-            answered = ends_at + timedelta(hours=index + 2)
+            answered = min(mailed + timedelta(hours=index + 2), now)  # from the mail's link
             db.session.add(
                 SurveyAnswer(
                     registration_id=registration.id,

@@ -24,8 +24,8 @@ CONTENT_TYPES = {
     ".odp": "application/vnd.oasis.opendocument.presentation",
     ".odt": "application/vnd.oasis.opendocument.text",
     ".ods": "application/vnd.oasis.opendocument.spreadsheet",
-    ".txt": "text/plain; charset=utf-8",
-    ".vtt": "text/vtt; charset=utf-8",
+    ".txt": "text/plain",  # werkzeug adds "; charset=utf-8" to text/* types
+    ".vtt": "text/vtt",
     ".srt": "application/x-subrip; charset=utf-8",
 }
 MATERIAL_EXTENSIONS = (".pdf", ".pptx", ".odp", ".docx", ".odt", ".xlsx", ".ods", ".txt")
