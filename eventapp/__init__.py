@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from eventapp import config as default_config
 from eventapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from eventapp.site.outage import watch_database
 from eventapp.site.pagecache import serve_cached_pages
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,9 @@ def create_app(
     trust_proxies(app)
     secure_cookies(app)
 
+    # Before the extensions: its last after-request hook then runs after Flask-Limiter's, which
+    # would rewrite the 503's Retry-After from its own clock.
+    watch_database(app)
     register_extensions(app)
     bound_integer_ids(app)
     register_blueprints(app)
@@ -165,7 +169,6 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.privacy.views import bp as privacy_bp
     from eventapp.registrations.views import bp as registrations_bp
     from eventapp.site.logredact import redact_access_logs
-    from eventapp.site.outage import watch_database
     from eventapp.site.security import init_security
     from eventapp.site.views import bp as site_bp
     from eventapp.site.views import register_errorhandlers
@@ -189,7 +192,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(privacy_bp)
     register_errorhandlers(app)
-    watch_database(app)
     init_security(app)
     redact_access_logs()
 

@@ -56,7 +56,7 @@ class OutageLog:
         part: str,
         logger: logging.Logger = log,
         meanwhile: str = "answering 503 until it is back",
-        counted: str = "requests refused",
+        counted: tuple[str, str] = ("request refused", "requests refused"),
     ) -> None:
         self.part = part
         self.logger = logger
@@ -90,6 +90,11 @@ class OutageLog:
                 return
             seconds = time.monotonic() - self.down_since
             refused, self.refused, self.down_since = self.refused, 0, None
+        # Counted from the first refusal: a lock or an outage may have begun a timeout earlier.
         self.logger.warning(
-            "%s back after %.0f s; %d %s meanwhile", self.part, seconds, refused, self.counted
+            "%s back %.0f s after the first refusal; %d %s meanwhile",
+            self.part,
+            seconds,
+            refused,
+            self.counted[refused != 1],
         )

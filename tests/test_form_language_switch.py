@@ -11,6 +11,7 @@ from eventapp.extensions import db
 from eventapp.kits.models import KitSubscriber
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage
+from eventapp.press.models import PressInquiry
 from eventapp.registrations.models import Registration
 from tests.factories import make_event
 from tests.helpers import csrf_token, text
@@ -155,3 +156,25 @@ def test_switching_language_after_a_registration_error_keeps_what_was_typed(clie
     complete = client.post(url, data={**data, "full_name": "Camille", "switch_language": "fr"})
     assert complete.status_code == 200 and '<html lang="fr">' in text(complete)
     assert count(Registration) == 0
+
+
+def test_switching_language_on_the_press_form_keeps_the_message_and_sends_nothing(client):
+    url = "/press/contact"
+    data = {
+        "csrf_token": csrf_token(client, url),
+        "name": "Léa Fontaine",
+        "outlet": "La Voix du Nord",
+        "email": "lea.fontaine@example.org",
+        "subject": "Entretien",
+        "message": "",
+    }
+    failed = client.post(url, data=data)
+    assert failed.status_code == 422
+    assert language_button_form(failed.get_data(as_text=True), "en") == "inquiry-form"
+
+    complete = {**data, "message": "Pourrais-je interviewer la présidente ?"}
+    english = client.post(url, data={**complete, "switch_language": "en"})
+    html = text(english)
+    assert english.status_code == 200 and '<html lang="en">' in html
+    assert "Pourrais-je interviewer la présidente ?</textarea>" in html
+    assert count(PressInquiry) == count(OutboxMessage) == 0

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import format_decimal, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from eventapp.extensions import csrf, db, limiter
@@ -115,7 +116,7 @@ def subscribe_form(slug: str):
 
 # A language button only draws the page again; it must not use up the visitor's tries.
 @bp.post("/kits/<slug>/subscribe")
-@keep_form_on_outage(SubscribeForm)
+@keep_form_on_outage(SubscribeForm, _l("Votre abonnement aux nouvelles fiches"))
 @limiter.limit(_subscribe_limit, exempt_when=lambda: language_switch() is not None)
 def subscribe(slug: str):
     """Take an address and send the confirmation mail; nothing is subscribed before the click."""

@@ -46,7 +46,12 @@ def run_worker(stop: threading.Event, clock: Callable[[], datetime] = now_utc) -
     poll_seconds = current_app.config["OUTBOX_POLL_SECONDS"]
     courier = Courier(clock=clock, stop=stop)
     health = WorkerHealth()
-    database = OutageLog("database", log, meanwhile="the worker waits", counted="rounds missed")
+    database = OutageLog(
+        "worker: database",
+        log,
+        meanwhile="waiting to retry",
+        counted=("round missed", "rounds missed"),
+    )
     try:
         while not stop.is_set():
             try:

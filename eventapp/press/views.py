@@ -14,9 +14,11 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from eventapp.extensions import db, limiter
+from eventapp.i18n import language_switch
 from eventapp.models import now_utc
 from eventapp.press import services, storage
 from eventapp.press.forms import PressInquiryForm
@@ -160,15 +162,25 @@ def _render_contact(form: PressInquiryForm, release, status: int = 200, expired:
     )
 
 
+# A language button only draws the form again; it must not use up the journalist's tries.
 @bp.route("/contact", methods=["GET", "POST"])
-@keep_form_on_outage(PressInquiryForm)
-@limiter.limit(lambda: current_app.config["PRESS_INQUIRY_RATE_LIMIT"], methods=["POST"])
+@keep_form_on_outage(PressInquiryForm, _l("Votre message au contact presse"))
+@limiter.limit(
+    lambda: current_app.config["PRESS_INQUIRY_RATE_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: language_switch() is not None,
+)
 def contact():
     """Take a journalist's inquiry; store it and queue the two mails, or show what to fix."""
     release = _inquiry_release()
     form = PressInquiryForm()
     if form.is_submitted() and form.is_spam():
         return redirect(url_for("press.thanks"), code=303)  # a bot learns nothing
+    if language_switch():
+        # The form sent back by a language button: drawn again in that language, with what was
+        # typed and what is still wrong with it, and nothing sent.
+        form.validate()
+        return _render_contact(form, release, status=422 if form.errors else 200)
     if form.validate_on_submit():
         services.submit_inquiry(form.data, release, locale=str(get_locale()), now=now_utc())
         db.session.commit()

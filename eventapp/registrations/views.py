@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from wtforms.i18n import messages_path
 
 from eventapp.aftermath.services import materials_of
@@ -76,7 +77,7 @@ def _personal_link_limit() -> str:
 
 # A language button only draws the form again; it must not use up the visitor's tries.
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
-@keep_form_on_outage(RegistrationForm)
+@keep_form_on_outage(RegistrationForm, _l("Votre inscription"))
 @limiter.limit(
     _registration_limit, methods=["POST"], exempt_when=lambda: language_switch() is not None
 )

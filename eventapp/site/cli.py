@@ -13,6 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from eventapp.extensions import db
 from eventapp.outbox.sink import uses_local_sink
 
 HOST, PORT = "127.0.0.1", 5000
@@ -45,15 +46,21 @@ def dev_command() -> None:
     ]
     processes = [subprocess.Popen(argv) for _name, argv in wanted]
     processes.append(subprocess.Popen(_flask("run", "--host", HOST, "--port", str(PORT))))
+    names = [name for name, _argv in wanted] + ["web server"]
     click.echo("")
     click.secho(f"  eventapp is running: open http://{HOST}:{PORT}/", bold=True)
     for name, _argv in wanted:
         click.echo(f"  also running: {name}")
-    click.echo(f"  database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"  database: {db.engine.url.render_as_string(hide_password=True)}")
     click.echo("  stop everything with Ctrl-C\n")
     try:
         # Any process ending (or Ctrl-C) ends the session: a half-running stack misleads.
-        os.wait()
+        pid, status = os.wait()
+        ended = next((n for n, p in zip(names, processes, strict=True) if p.pid == pid), "?")
+        click.echo(
+            f"\n  the {ended.split(' (')[0]} stopped (exit status {os.waitstatus_to_exitcode(status)}):"
+            " stopping the others; `make run` starts them all again"
+        )
     except KeyboardInterrupt:
         pass
     finally:
