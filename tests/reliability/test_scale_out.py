@@ -63,6 +63,7 @@ class Host(LiveServer):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.log = None  # LiveServer's own log file: this host writes to log_path itself
         env = {**os.environ, **{f"EVENTAPP_{key}": value for key, value in settings.items()}}
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
