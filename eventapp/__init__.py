@@ -131,6 +131,7 @@ def register_extensions(app: Flask) -> None:
 def import_models() -> None:
     """Import every model module so that the metadata is whole (migrations, create_all)."""
     import eventapp.aftermath.models  # noqa: F401
+    import eventapp.attestations.models  # noqa: F401
     import eventapp.audit.models  # noqa: F401
     import eventapp.auth.models  # noqa: F401
     import eventapp.events.models  # noqa: F401
@@ -138,6 +139,7 @@ def import_models() -> None:
     import eventapp.outbox.models  # noqa: F401
     import eventapp.press.models  # noqa: F401
     import eventapp.registrations.models  # noqa: F401
+    import eventapp.rooms.models  # noqa: F401
     import eventapp.site.models  # noqa: F401
     import eventapp.speakers.models  # noqa: F401
     import eventapp.surveys.models  # noqa: F401
@@ -161,6 +163,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount each domain's pages."""
     from eventapp.admin.views import bp as admin_bp
     from eventapp.aftermath.views import bp as aftermath_bp
+    from eventapp.attestations.views import bp as attestations_bp
     from eventapp.auth.views import bp as auth_bp
     from eventapp.events.views import bp as events_bp
     from eventapp.ics.views import bp as ics_bp
@@ -168,6 +171,7 @@ def register_blueprints(app: Flask) -> None:
     from eventapp.press.views import bp as press_bp
     from eventapp.privacy.views import bp as privacy_bp
     from eventapp.registrations.views import bp as registrations_bp
+    from eventapp.rooms.views import bp as rooms_bp
     from eventapp.site.logredact import redact_access_logs
     from eventapp.site.security import init_security
     from eventapp.site.views import bp as site_bp
@@ -186,7 +190,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(speakers_bp)
     app.register_blueprint(press_bp)
     app.register_blueprint(registrations_bp)
+    app.register_blueprint(rooms_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(attestations_bp)
     app.register_blueprint(speaker_photos_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)

@@ -92,6 +92,22 @@ REGISTRATION_LINKS_RESEND_MINUTES = 15
 # A join secret sits in calendars, shared and synced: it stops opening anything this long after
 # the event's end (the attendee space's own secret lives on, for the person's data rights).
 JOIN_LINK_VALID_DAYS_AFTER_END = 30
+# A fetch of the connection link this soon after a mail carrying it was sent is a mail scanner's
+# (Safe Links and the like), not a person's click: it is not counted (rooms/presence.py).
+JOIN_SCANNER_WINDOW_SECONDS = 30
+
+# BigBlueButton rooms that eventapp opens itself. Each server by name, its secret here or in
+# the environment, never in the database:
+# BBB_SERVERS = {"principal": {"url": "https://bbb.example.org/bigbluebutton/",
+#                              "secret": "…", "checksum": "sha256"}}
+BBB_SERVERS: dict = {}
+BBB_TIMEOUT_SECONDS = 5.0  # each API call; then retried, then the room "is not ready yet"
+BBB_CREATE_MINUTES_BEFORE = 60  # the worker creates the meeting this long before the start
+BBB_WELCOME = ""  # the meeting's welcome text; empty: the server's own
+
+# Attestations of presence: the PDF's font, a Unicode TrueType file (its bold variant beside it,
+# "-Bold"); Debian's fonts-dejavu-core by default.
+ATTESTATION_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # Live secrets of each kind (attendee space, connection link) per registration; minting one
 # more revokes the oldest. Each mail with links mints a pair: confirmation, reminders, updates.
 REGISTRATION_LIVE_LINKS_MAX = 10

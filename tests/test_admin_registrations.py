@@ -131,6 +131,7 @@ def test_the_csv_opens_in_french_excel(client):
         "Confirmation",
         "Annulation",
         "Première connexion",
+        "Minutes de présence",
         "Suivi des fiches",
         "Langue",
     ]
@@ -144,6 +145,7 @@ def test_the_csv_opens_in_french_excel(client):
         "10/01/2031 13:05",
         "",
         "",
+        "",  # no presence measured
         "Oui",
         "fr",
     ]

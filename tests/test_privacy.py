@@ -483,6 +483,7 @@ def test_the_worker_runs_the_retention_job_daily(app, two_events):
         "eventapp.kits.jobs",
         "eventapp.privacy.jobs",
         "eventapp.registrations.jobs",
+        "eventapp.rooms.jobs",
     ]
     import_job_modules()
     job = registry.jobs["data-retention"]

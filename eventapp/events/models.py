@@ -130,6 +130,9 @@ class Event(db.Model):
     # it off; answers are taken until the organiser closes it.
     survey_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     survey_closed_at: Mapped[datetime | None]
+    # Attestations of presence (eventapp/attestations): off when None, else the minutes in the
+    # room that earn one.
+    attestation_min_minutes: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 

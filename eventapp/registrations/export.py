@@ -40,6 +40,7 @@ def headers() -> list[str]:
         gettext("Confirmation"),
         gettext("Annulation"),
         gettext("Première connexion"),
+        gettext("Minutes de présence"),
         gettext("Suivi des fiches"),
         gettext("Langue"),
     ]
@@ -68,6 +69,7 @@ def row(registration: Registration, tz: ZoneInfo) -> list[str]:
         moment_cell(registration.confirmed_at, tz),
         moment_cell(registration.cancelled_at, tz),
         moment_cell(registration.first_joined_at, tz),
+        "" if registration.minutes_present is None else str(registration.minutes_present),
         gettext("Oui") if registration.wants_followups else gettext("Non"),
         registration.locale,
     ]

@@ -72,8 +72,12 @@ class Registration(db.Model):
     links_sent_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # Clicks on the connection link (a mail scanner's fetch is not counted: rooms/presence.py).
     first_joined_at: Mapped[datetime | None]
     last_joined_at: Mapped[datetime | None]
+    # Minutes in the room, measured (BigBlueButton), imported (a platform's report) or marked by
+    # an organiser: the best the app has, kept up to date from the registration's presence spans.
+    minutes_present: Mapped[int | None]
 
     event: Mapped[Event] = relationship()
     tokens: Mapped[list[RegistrationToken]] = relationship(

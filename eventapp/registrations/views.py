@@ -33,6 +33,9 @@ from eventapp.registrations.forms import UTM_FIELDS, ConfirmForm, EraseForm, Reg
 from eventapp.registrations.mails import invite
 from eventapp.registrations.models import Registration, RegistrationStatus, TokenPurpose
 from eventapp.registrations.tokens import ensure_join_token, find_by_token
+from eventapp.rooms import services as rooms
+from eventapp.rooms.models import RoomKind
+from eventapp.rooms.presence import looks_like_a_scanner
 from eventapp.site.outage import keep_form_on_outage
 from eventapp.site.services import absolute_url
 from eventapp.surveys.services import survey_open
@@ -309,8 +312,22 @@ def _join(registration: Registration | None):
             "registrations/join_refused.html", registration=registration, event=event
         ), 403
     opens_at = services.join_opens_at(event)
-    if now < opens_at or not event.connection_url:
-        return render_template("registrations/join_wait.html", event=event, opens_at=opens_at)
-    services.record_join(registration, now)
+    room = rooms.room_of(event)
+    has_room = room.kind == RoomKind.BBB or bool(event.connection_url)
+    if now < opens_at or not has_room:
+        return render_template(
+            "registrations/join_wait.html", event=event, opens_at=opens_at, has_room=has_room
+        )
+    if not looks_like_a_scanner(registration, request.method, request.user_agent.string, now):
+        services.record_join(registration, now)  # a click, not presence: rooms/presence.py
+    if room.kind == RoomKind.BBB:
+        try:
+            target = rooms.join_url(registration, room, now)
+        except rooms.RoomNotReady:
+            db.session.commit()  # the room's error, for the organisers' warning
+            page = render_template("rooms/not_ready.html", event=event)
+            return page, 503, {"Retry-After": "60"}
+    else:
+        target = event.connection_url
     db.session.commit()
-    return redirect(event.connection_url, code=303)
+    return redirect(target, code=303)

@@ -8,7 +8,10 @@ import re
 from typing import Any
 
 # Each path whose segment after it is a secret; keep in step with the routes that take <token>.
-SECRET_PATH = re.compile(r"(/(?:r|j)/|/subscribe/confirm/|/unsubscribe/)[^/?#\s\"']+")
+SECRET_PATH = re.compile(
+    r"(/(?:r|j|s)/|/subscribe/confirm/|/unsubscribe/|/rooms/\d+/ended/|/attestations/)"
+    r"[^/?#\s\"']+"
+)
 REDACTED = r"\1[redacted]"
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 

@@ -19,6 +19,7 @@ from eventapp.admin.views import (
     kits,
     mails,
     messages,
+    presence,
     press,
     registrations,
     speakers,
@@ -44,6 +45,7 @@ for child in (
     speakers.bp,
     registrations.bp,
     surveys.bp,
+    presence.bp,
     messages.bp,
     kits.bp,
     press.bp,
@@ -116,6 +118,7 @@ def section_of(blueprint: str) -> str:
     return {
         "registrations": "events",
         "surveys": "events",
+        "presence": "events",
         "messages": "events",
         "own": "password",
     }.get(area, area)
