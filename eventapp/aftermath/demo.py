@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from eventapp.aftermath import uploads
 from eventapp.aftermath.models import EventMaterial
+from eventapp.attestations.services import issue
 from eventapp.events.models import Event, EventKind, EventStatus
 from eventapp.extensions import db
 from eventapp.kits.placeholder import placeholder_pdf
 from eventapp.registrations.models import Registration, RegistrationStatus
+from eventapp.rooms.models import PresenceSource, PresenceSpan
 from eventapp.surveys.models import SurveyAnswer
 from eventapp.text import email_key, slugify
 
@@ -42,17 +44,19 @@ ANSWERS = [
     (5, "", "", "Les tiers-lieux, le numérique"),
     (3, "Les fiches sur les financements.", "Plus de temps pour les questions.", "L'évaluation"),
 ]
-# (name, organisation, joined the room?, status)
+# (name, organisation, minutes in the room as the platform's report gave them, status); an
+# attestation from ATTESTATION_MINUTES.
 REGISTRANTS = [
-    ("Nadia Benali", "Ville de Roubaix", True, RegistrationStatus.CONFIRMED),
-    ("Thomas Girard", "Métropole de Lyon", True, RegistrationStatus.CONFIRMED),
-    ("Élise Moreau", "Commune de Loos-en-Gohelle", True, RegistrationStatus.CONFIRMED),
-    ("Karim Ouali", "Département de la Gironde", True, RegistrationStatus.CONFIRMED),
-    ("Sophie Lambert", "Ville de Grenoble", True, RegistrationStatus.CONFIRMED),
-    ("Julien Faure", "Communauté de communes du Clunisois", False, RegistrationStatus.CONFIRMED),
-    ("Aline Marchand", "Ville de Poitiers", False, RegistrationStatus.CONFIRMED),
-    ("Hugo Lefèvre", "Région Bretagne", False, RegistrationStatus.CANCELLED),
+    ("Nadia Benali", "Ville de Roubaix", 60, RegistrationStatus.CONFIRMED),
+    ("Thomas Girard", "Métropole de Lyon", 52, RegistrationStatus.CONFIRMED),
+    ("Élise Moreau", "Commune de Loos-en-Gohelle", 58, RegistrationStatus.CONFIRMED),
+    ("Karim Ouali", "Département de la Gironde", 21, RegistrationStatus.CONFIRMED),
+    ("Sophie Lambert", "Ville de Grenoble", 44, RegistrationStatus.CONFIRMED),
+    ("Julien Faure", "Communauté de communes du Clunisois", 0, RegistrationStatus.CONFIRMED),
+    ("Aline Marchand", "Ville de Poitiers", 0, RegistrationStatus.CONFIRMED),
+    ("Hugo Lefèvre", "Région Bretagne", 0, RegistrationStatus.CANCELLED),
 ]
+ATTESTATION_MINUTES = 45
 
 
 def past_webinar_times(launch: Event) -> tuple[datetime, datetime]:
@@ -90,7 +94,9 @@ def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
     db.session.add(event)
     db.session.flush()
     answers = iter(ANSWERS)
-    for index, (name, organisation, joined, status) in enumerate(REGISTRANTS):
+    event.attestation_min_minutes = ATTESTATION_MINUTES
+    for index, (name, organisation, minutes, status) in enumerate(REGISTRANTS):
+        joined = minutes > 0
         email = f"{slugify(name.split()[0])}.demo{index}@example.org"
         registered = starts_at - timedelta(days=10 - index)
         registration = Registration(
@@ -110,6 +116,22 @@ def load_past_webinar_demo(launch: Event, now: datetime) -> Event:
             last_joined_at=starts_at + timedelta(minutes=index) if joined else None,
         )
         db.session.add(registration)
+        if joined:
+            # The platform's attendance report, as an organiser imports it after the webinar.
+            db.session.flush()
+            joined_at = starts_at + timedelta(minutes=index)
+            db.session.add(
+                PresenceSpan(
+                    registration_id=registration.id,
+                    event_id=event.id,
+                    source=PresenceSource.REPORT,
+                    joined_at=joined_at,
+                    left_at=joined_at + timedelta(minutes=minutes),
+                )
+            )
+            registration.minutes_present = minutes
+            if minutes >= ATTESTATION_MINUTES:
+                issue(registration, mailed)
         answer = next(answers, None) if joined else None
         if answer is not None:
             db.session.flush()

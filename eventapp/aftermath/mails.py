@@ -19,11 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, not_, select, update
+from sqlalchemy import Select, and_, func, not_, or_, select, update
 
 from eventapp import mailkeys
 from eventapp.aftermath.services import materials_of
 from eventapp.aftermath.uploads import kind_label
+from eventapp.attestations.services import code_of, issue_due
 from eventapp.events.models import Event
 from eventapp.extensions import db
 from eventapp.models import now_utc
@@ -45,14 +46,19 @@ THANKS = "event_thanks"  # to those who attended
 MISSED = "event_missed"  # to those who registered and could not come (waiting list included)
 KIND = "event_aftermath"
 _SURVEY_MARK = "SURVEYTOKEN"
+_ATTESTATION_MARK = "ATTESTATIONCODE"
 
 
 def attended_condition() -> Any:
-    """The SQL condition "was there": a confirmed seat and a join recorded."""
-    # Today's only measure of attendance is the personal join link being used.
+    """The SQL condition "was there", from the best presence the app has: minutes measured in
+    the room, imported or marked by an organiser; failing those, a click on the join link."""
     return and_(
         Registration.status == RegistrationStatus.CONFIRMED,
-        Registration.first_joined_at.is_not(None),
+        or_(
+            # Never NULL: the "missed" version is the negation, and NOT NULL selects nobody.
+            func.coalesce(Registration.minutes_present, -1) > 0,
+            and_(Registration.minutes_present.is_(None), Registration.first_joined_at.is_not(None)),
+        ),
     )
 
 
@@ -194,8 +200,14 @@ def send_aftermath(event: Event, now: datetime) -> int:
     languages = set(current_app.config["LANGUAGES"])
     default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     context = aftermath_context(event)
-    # The thanks carry a personal survey link while the survey takes answers.
+    # The thanks carry a personal survey link while the survey takes answers, and the link of
+    # the attestation of presence to those who earned one (issued now).
     survey_link = SurveyLinks(event, now, batch_size) if survey_open(event, now) else None
+    attestation_codes = {
+        registration_id: code_of(attestation)
+        for registration_id, attestation in issue_due(event, now).items()
+    }
+    attestation_base = absolute_url("attestations.pdf", code=_ATTESTATION_MARK)
     added = 0
     for template, attended in ((THANKS, True), (MISSED, False)):
         # On the connection: plain rows, without the ORM's result processing.
@@ -209,6 +221,9 @@ def send_aftermath(event: Event, now: datetime) -> int:
                     extra = {}
                     if attended and survey_link is not None:
                         extra["survey_url"] = survey_link(registration_id)
+                    if attended and registration_id in attestation_codes:
+                        code = attestation_codes[registration_id]
+                        extra["attestation_url"] = attestation_base.replace(_ATTESTATION_MARK, code)
                     yield Recipient(
                         to=email,
                         dedupe_key=mailkeys.aftermath(registration_id),
@@ -235,6 +250,8 @@ def preview_aftermath(event: Event, attended: bool, locale: str = "fr") -> Rende
     extra = {}
     if attended and survey_open(event, now_utc()):
         extra["survey_url"] = absolute_url("surveys.answer", token="exemple")
+    if attended and event.attestation_min_minutes is not None:
+        extra["attestation_url"] = absolute_url("attestations.pdf", code="EXEMPLE")
     return render_mail(
         THANKS if attended else MISSED,
         locale,

@@ -74,6 +74,14 @@ def eligible(registration: Registration) -> bool:
     )
 
 
+def attestation_ready(registration: Registration) -> bool:
+    """The registrant can download an attestation: one valid is issued, or they earned one."""
+    attestation = attestation_of(registration)
+    if attestation is not None:
+        return attestation.revoked_at is None
+    return eligible(registration)
+
+
 def issue(registration: Registration, now: datetime, by_hand: bool = False) -> Attestation:
     """Issue the registrant's attestation (again, if it was revoked); flushes.
 

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms.i18n import messages_path
 
 from eventapp.aftermath.services import materials_of
+from eventapp.attestations.services import attestation_ready
 from eventapp.events import services as events
 from eventapp.events.models import Offer
 from eventapp.extensions import db, limiter
@@ -180,6 +181,7 @@ def space(token: str):
         form=ConfirmForm(),
         erase_form=EraseForm(),
         survey_open=registration.status == RegistrationStatus.CONFIRMED and survey_open(event, now),
+        attestation_ready=attestation_ready(registration),
     )
 
 

@@ -49,9 +49,15 @@ class AttestationSettingsForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=24 * 60)],
     )
 
-    def validate_min_minutes(self, field) -> None:
-        if self.enabled.data and field.data is None:
-            raise ValueError(_l("Indiquez la présence minimale qui donne droit à l'attestation."))
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Not an inline validator: Optional() stops the chain on an empty field.
+        if self.enabled.data and self.min_minutes.data is None and not self.min_minutes.errors:
+            self.min_minutes.errors.append(
+                _l("Indiquez la présence minimale qui donne droit à l'attestation.")
+            )
+            return False
+        return valid
 
 
 class MinutesForm(FlaskForm):
