@@ -201,6 +201,9 @@ ARGON2_PARALLELISM = 4
 SPEAKER_PHOTO_FOLDER = "uploads/speakers"
 SPEAKER_PHOTO_MAX_BYTES = 10_000_000  # the upload, before it is shrunk
 SPEAKER_PHOTO_SIZE = 600  # the longest side of the stored photo, in pixels
+# Attendance reports uploaded for an external room's event, kept only between the preview and
+# the organiser's confirmation; the worker deletes those left unconfirmed after a day.
+REPORT_UPLOAD_FOLDER = "uploads/reports"  # relative to the instance folder
 # The largest picture (speaker photo, press image) read, in pixels, checked before decoding: a
 # small PNG can declare a canvas that takes gigabytes to decode.
 UPLOAD_MAX_IMAGE_PIXELS = 25_000_000

@@ -1,11 +1,12 @@
-"""Scheduled work of BigBlueButton rooms: create the meetings ahead, watch who is in them."""
+"""Scheduled work of rooms: create BigBlueButton meetings ahead, watch who is in them, forget
+the attendance reports never confirmed."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from eventapp.outbox.jobs import job
-from eventapp.rooms import services
+from eventapp.rooms import imports, services
 
 
 @job("rooms-create-meetings", every=timedelta(minutes=1))
@@ -27,3 +28,9 @@ def poll_presence(now: datetime) -> int:
     return sum(
         services.poll_meeting(event, room, now) for event, room in services.rooms_to_poll(now)
     )
+
+
+@job("rooms-forget-reports", every=timedelta(hours=1))
+def forget_reports(now: datetime) -> int:
+    """Delete the attendance reports uploaded more than a day ago and never confirmed."""
+    return imports.forget_old_reports(now)

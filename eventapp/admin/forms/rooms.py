@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, RadioField, SelectField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, Form, IntegerField, RadioField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from eventapp.admin.forms.fields import REQUIRED, choices
@@ -75,4 +75,28 @@ class ReportUploadForm(FlaskForm):
     report = FileField(
         _l("Rapport de présence (CSV)"),
         description=_l("Exporté de Zoom, Teams, BigBlueButton ou Visio ; 5 Mo au plus."),
+        validators=[FileRequired(_l("Choisissez le fichier du rapport."))],
     )
+
+
+NO_COLUMN = ""
+
+
+class ReportMappingForm(Form):
+    """Which column of a report holds what; a GET form, it changes nothing, hence no CSRF."""
+
+    email = SelectField(_l("Adresse mail"), validators=[Optional()])
+    name = SelectField(_l("Nom (ou nom complet)"), validators=[Optional()])
+    first_name = SelectField(_l("Prénom"), validators=[Optional()])
+    joined_at = SelectField(_l("Heure d'arrivée"), validators=[Optional()])
+    left_at = SelectField(_l("Heure de départ"), validators=[Optional()])
+    minutes = SelectField(_l("Durée de présence"), validators=[Optional()])
+
+    def __init__(self, *args, columns: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        options = [(NO_COLUMN, _l("— pas de colonne —"))] + [
+            (str(index), column or _l("Colonne %(num)d sans titre", num=index + 1))
+            for index, column in enumerate(columns)
+        ]
+        for field in self:
+            field.choices = choices(options)

@@ -15,6 +15,7 @@ from eventapp.admin.forms.events import reminder_text
 from eventapp.admin.views import (
     accounts,
     aftermath,
+    attendance,
     events,
     kits,
     mails,
@@ -46,6 +47,7 @@ for child in (
     registrations.bp,
     surveys.bp,
     presence.bp,
+    attendance.bp,
     messages.bp,
     kits.bp,
     press.bp,
@@ -119,6 +121,7 @@ def section_of(blueprint: str) -> str:
         "registrations": "events",
         "surveys": "events",
         "presence": "events",
+        "attendance": "events",
         "messages": "events",
         "own": "password",
     }.get(area, area)
