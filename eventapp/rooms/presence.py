@@ -7,12 +7,19 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from eventapp.extensions import db
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
 from eventapp.registrations.models import Registration
 from eventapp.rooms.models import PresenceSource, PresenceSpan
+
+_registrations = Registration.__table__
+_SET_MINUTES = (
+    update(_registrations)
+    .where(_registrations.c.id == bindparam("row_id"))
+    .values(minutes_present=bindparam("minutes"))
+)
 
 # The best source wins: an organiser's correction, then what the room saw, then a report.
 SOURCE_ORDER = (PresenceSource.MANUAL, PresenceSource.ROOM, PresenceSource.REPORT)
@@ -53,10 +60,24 @@ def refresh_minutes(registration_ids: Iterable[int], now: datetime) -> None:
     for registration_id, source, joined_at, left_at in rows:
         spans = by_registration.setdefault(registration_id, {}).setdefault(source, [])
         spans.append((joined_at, left_at or now))  # someone still in the room counts until now
-    for registration in db.session.scalars(select(Registration).where(Registration.id.in_(ids))):
-        sources = by_registration.get(registration.id, {})
+    current = db.session.execute(
+        select(Registration.id, Registration.minutes_present).where(Registration.id.in_(ids))
+    )
+    changes = []
+    for registration_id, minutes_before in current:
+        sources = by_registration.get(registration_id, {})
         best = next((sources[s] for s in SOURCE_ORDER if s in sources), None)
-        registration.minutes_present = union_minutes(best) if best is not None else None
+        minutes = union_minutes(best) if best is not None else None
+        if minutes != minutes_before:
+            changes.append({"row_id": registration_id, "minutes": minutes})
+    if changes:
+        # One statement for all, and only the rows whose minutes moved: a poll of a full room
+        # touches every present registrant each minute.
+        db.session.execute(_SET_MINUTES, changes)
+        moved = {change["row_id"] for change in changes}
+        for loaded in list(db.session.identity_map.values()):
+            if isinstance(loaded, Registration) and loaded.id in moved:
+                db.session.expire(loaded, ["minutes_present"])  # read again when next used
     db.session.flush()
 
 
