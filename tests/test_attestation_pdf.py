@@ -109,10 +109,23 @@ def test_without_its_font_an_attestation_falls_back_to_helvetica(app, caplog):
     assert len(warnings) == 1  # once, not for every document
 
 
+def fonts_of(reader: PdfReader) -> set[str]:
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    return {str(fonts[name].get_object()["/BaseFont"]) for name in fonts}
+
+
+def test_french_text_needs_no_embedded_font_and_other_letters_get_one(app):
+    french = PdfReader(io.BytesIO(render_attestation(DATA)))  # é, œ, ’, · are all in WinAnsi
+    assert all("Helvetica" in font for font in fonts_of(french))
+    reader, text = read(render_attestation(replace(DATA, full_name="Łucja Nowak")))
+    assert "Łucja Nowak" in text
+    assert not any("Helvetica" in font for font in fonts_of(reader))  # the Unicode font
+
+
 def test_the_font_is_parsed_once_for_all_documents(app):
-    render_attestation(DATA)
+    render_attestation(replace(DATA, full_name="Łucja Nowak"))
     parsed = attestation_pdf._parsed_font.cache_info()
-    render_attestation(replace(DATA, full_name="Ana Ødegård"))
+    render_attestation(replace(DATA, full_name="Ana Ødegård Łukasz"))
     assert attestation_pdf._parsed_font.cache_info().misses == parsed.misses
-    _, text = read(render_attestation(replace(DATA, full_name="Ana Ødegård")))
-    assert "Ana Ødegård" in text
+    _, text = read(render_attestation(replace(DATA, full_name="Ana Ødegård Łukasz")))
+    assert "Ana Ødegård Łukasz" in text

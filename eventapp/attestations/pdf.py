@@ -63,7 +63,25 @@ def render_attestation(data: AttestationData) -> bytes:
     """Draw an attestation on one A4 page, in the current language, and return the PDF."""
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
-    family, plain = _use_fonts(pdf)
+    heading = gettext("Attestation de présence")
+    statement = gettext(
+        "%(organisation)s atteste que %(name)s a suivi l'événement « %(title)s », "
+        "%(when)s, pendant %(minutes)s sur %(length)s.",
+        organisation=data.organisation_name,
+        name=data.full_name,
+        title=data.event_title,
+        when=data.event_when,
+        minutes=format_duration(timedelta(minutes=data.minutes_present)),
+        length=format_duration(timedelta(minutes=data.event_minutes)),
+    )
+    issued = gettext("Fait %(date)s.", date=data.issued_on)
+    code_line = gettext("Code de vérification : %(code)s", code=data.code)
+    how = gettext(
+        "Pour vérifier cette attestation, ouvrez l'adresse ci-dessous "
+        "ou lisez le code QR avec un téléphone."
+    )
+    drawn = [heading, statement, issued, data.organisation_name, data.organisation_address]
+    family, plain = _use_fonts(pdf, [*drawn, code_line, how, data.verify_url])
     pdf.set_lang(_language())
     pdf.set_title(gettext("Attestation de présence de %(name)s", name=data.full_name))
     pdf.set_subject(
@@ -84,37 +102,19 @@ def render_attestation(data: AttestationData) -> bytes:
         pdf.set_font(family, style, size)
         pdf.multi_cell(0, size * 0.5, plain(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    paragraph(gettext("Attestation de présence"), 22, "B", align="C")
+    paragraph(heading, 22, "B", align="C")
     pdf.ln(12)
-    paragraph(
-        gettext(
-            "%(organisation)s atteste que %(name)s a suivi l'événement « %(title)s », "
-            "%(when)s, pendant %(minutes)s sur %(length)s.",
-            organisation=data.organisation_name,
-            name=data.full_name,
-            title=data.event_title,
-            when=data.event_when,
-            minutes=format_duration(timedelta(minutes=data.minutes_present)),
-            length=format_duration(timedelta(minutes=data.event_minutes)),
-        ),
-        13,
-    )
+    paragraph(statement, 13)
     pdf.ln(10)
-    paragraph(gettext("Fait %(date)s.", date=data.issued_on), 12)
+    paragraph(issued, 12)
     pdf.ln(4)
     paragraph(data.organisation_name, 12, "B")
     if data.organisation_address:
         paragraph(data.organisation_address, 11)
 
     pdf.ln(16)
-    paragraph(gettext("Code de vérification : %(code)s", code=data.code), 10, "B")
-    paragraph(
-        gettext(
-            "Pour vérifier cette attestation, ouvrez l'adresse ci-dessous "
-            "ou lisez le code QR avec un téléphone."
-        ),
-        10,
-    )
+    paragraph(code_line, 10, "B")
+    paragraph(how, 10)
     pdf.set_text_color(0, 0, 160)
     pdf.set_font(family, "U", 10)
     pdf.multi_cell(
@@ -146,9 +146,15 @@ def _qr_png(url: str) -> io.BytesIO:
     return image
 
 
-def _use_fonts(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
-    """Give a document the configured Unicode font, or Helvetica when its file is missing;
+def _use_fonts(pdf: FPDF, texts: list[str]) -> tuple[str, Callable[[str], str]]:
+    """Give a document Helvetica when WinAnsi writes all its text (French does: é, œ, ’, ·),
+    else the configured Unicode font (Helvetica again, degraded, if its file is missing);
     return the family and the filter its text goes through."""
+    if all(_in_winansi(text) for text in texts):
+        # No font to embed: subsetting a TrueType font for each document costs more than
+        # drawing the page, and 1,000 attestations after a training must come quickly.
+        pdf.core_fonts_encoding = "cp1252"
+        return FALLBACK_FAMILY, str
     regular = Path(current_app.config.get("ATTESTATION_FONT") or DEFAULT_FONT)
     if not regular.is_file():
         _warn_missing_font(str(regular))
@@ -159,6 +165,14 @@ def _use_fonts(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
     for style, path in (("", regular), ("B", bold if bold.is_file() else regular)):
         _add_parsed_font(pdf, str(path), style)
     return FAMILY, str
+
+
+def _in_winansi(text: str) -> bool:
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _winansi(text: str) -> str:
