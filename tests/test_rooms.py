@@ -4,6 +4,7 @@ at join time, the end callback, recordings made a replay; and which clicks count
 
 from __future__ import annotations
 
+import re
 import secrets
 import urllib.parse
 from datetime import timedelta
@@ -20,6 +21,7 @@ from eventapp.registrations.tokens import store_tokens
 from eventapp.rooms import jobs, services
 from eventapp.rooms.models import PresenceSpan, RoomKind
 from eventapp.rooms.presence import union_minutes
+from eventapp.site.logredact import redact
 from tests.admin_helpers import Poster, signed_in
 from tests.bbb_standin import BbbStandIn
 from tests.factories import make_event
@@ -166,6 +168,7 @@ def test_the_end_callback_closes_presence_and_needs_its_secret(app, client, bbb)
     db.session.commit()
 
     assert client.get(f"/rooms/{event.id}/ended/wrong").status_code == 404
+    assert "/ended/[redacted]" in redact(f"GET /rooms/{event.id}/ended/{'x' * 32} HTTP/1.1")
     # The address the server calls back when the meeting ends, as given at its creation.
     callback = bbb.meetings[services.meeting_id(event)].params["meta_endCallbackUrl"]
     path = urllib.parse.urlsplit(callback).path
@@ -176,6 +179,20 @@ def test_the_end_callback_closes_presence_and_needs_its_secret(app, client, bbb)
     assert services.room_of(event).ended_at is not None
     assert db.session.get(Registration, person.id).minutes_present is not None
     assert db.session.scalar(select(PresenceSpan.left_at)) is not None
+
+
+def test_speakers_get_moderator_links_in_the_back_office(app, client, bbb):
+    from tests.factories import add_speaker, make_speaker
+
+    event = live_event()
+    add_speaker(event, make_speaker(name="Mahel Coppey"))
+    db.session.commit()
+    signed_in(client)
+    page = text(client.get(f"/admin/events/{event.id}/presence"))
+    found = re.search(r'value="([^"]+role=MODERATOR[^"]*)"', page)
+    assert "Mahel Coppey" in page and found
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(found.group(1)).query))
+    assert query["fullName"] == "Mahel Coppey" and query["meetingID"] == services.meeting_id(event)
 
 
 def test_a_recording_is_published_as_the_replay_in_one_click(app, client, bbb):

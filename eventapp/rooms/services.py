@@ -125,6 +125,22 @@ def moderator_url(event: Event, room: EventRoom, name: str, now: datetime) -> st
     return client(room).join_url(meeting_id(event), name, f"o{event.id}", role="MODERATOR")
 
 
+def speaker_moderator_urls(event: Event, room: EventRoom) -> list[tuple[str, str]]:
+    """Each speaker's moderator link, to send them: (name, URL). Signed without a call to the
+    server; it opens the room once the meeting exists (the worker creates it ahead)."""
+    bbb_client = client(room)
+    links = sorted(event.speaker_links, key=lambda link: (link.position, link.id))
+    return [
+        (
+            link.speaker.name,
+            bbb_client.join_url(
+                meeting_id(event), link.speaker.name, f"s{link.speaker_id}", role="MODERATOR"
+            ),
+        )
+        for link in links
+    ]
+
+
 def _open_spans(event_id: int) -> dict[int, PresenceSpan]:
     spans = db.session.scalars(
         select(PresenceSpan).where(

@@ -83,6 +83,11 @@ def _page(event: Event, room_form: RoomForm, settings: AttestationSettingsForm, 
         action=ActionForm(),
         servers=sorted(rooms.servers()),
         recordings=found,
+        speaker_links=(
+            rooms.speaker_moderator_urls(event, room)
+            if room.kind == RoomKind.BBB and room.server in rooms.servers()
+            else []
+        ),
     ), status
 
 
