@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import url_for
@@ -33,6 +34,7 @@ from eventapp.outbox.models import OutboxMessage
 from eventapp.press.models import PressContact, PressRelease
 from eventapp.registrations.models import Registration
 from eventapp.registrations.services import Applicant, register_attendee
+from eventapp.rooms.imports import keep_report
 from eventapp.speakers.models import Speaker
 from tests.e2e.conftest import (
     PageWatch,
@@ -42,6 +44,8 @@ from tests.e2e.conftest import (
     serious,
 )
 from tests.factories import make_event
+
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -222,7 +226,7 @@ def pages(browser, live_site):
 
 
 @pytest.fixture(scope="module")
-def admin_ids(live_site, seed) -> dict[str, int]:
+def admin_ids(live_site, seed) -> dict[str, int | str]:
     """An existing row for every kind of id a back-office address takes."""
 
     def first(model, *where):
@@ -243,7 +247,14 @@ def admin_ids(live_site, seed) -> dict[str, int]:
             "user_id": first(User),
         }
 
+    def kept_report() -> str:
+        # An attendance report waiting for its preview (admin.attendance.preview).
+        name = keep_report((DATA / "attendance" / "zoom_fr.csv").read_bytes())
+        db.session.commit()
+        return name
+
     ids = live_site.query(read)
+    ids["name"] = live_site.query(kept_report)
     assert all(ids.values()), ids
     return ids
 

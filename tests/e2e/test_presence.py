@@ -299,12 +299,6 @@ def test_minutes_corrected_from_the_keyboard(browser, live_site):
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at 320 px the preview's tables scroll sideways in a .table-scroll that the keyboard "
-    "cannot reach (axe: scrollable-region-focusable, serious); its wrappers need tabindex=0 and "
-    "a name",
-)
 def test_the_preview_at_320_px_lets_the_keyboard_scroll_its_tables(
     browser, live_site, import_event
 ):
