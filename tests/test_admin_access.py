@@ -32,7 +32,7 @@ ACCOUNT_RULES = ("/admin/accounts", "/admin/audit")
 # The sign-in pages themselves are the only /admin rules open to anonymous visitors.
 OPEN_ENDPOINTS = {"auth.login"}
 # The /admin rules that take something other than an id, with a value of the right shape.
-TEXT_VALUES = {"name": "0" * 32 + ".csv"}  # an attendance report kept for its preview
+TEXT_VALUES = {"name": "1-" + "0" * 32 + ".csv"}  # an attendance report kept for its preview
 
 
 def admin_urls(app) -> list[tuple[str, str]]:

@@ -112,7 +112,9 @@ def test_a_zoom_report_is_previewed_with_its_columns_and_matches_and_nothing_sav
     zoom_fr_people(event)
     signed_in(client)
     url = uploaded(client, event, (DATA / "zoom_fr.csv").read_bytes())
-    assert re.fullmatch(rf"/admin/events/{event.id}/presence/import/[0-9a-f]{{32}}\.csv", url)
+    assert re.fullmatch(
+        rf"/admin/events/{event.id}/presence/import/{event.id}-[0-9a-f]{{32}}\.csv", url
+    )
     assert kept(folder) == [url.rsplit("/", 1)[1]]
     response = client.get(url)
     assert response.status_code == 200
@@ -290,7 +292,20 @@ def test_a_forged_file_name_is_not_found(app, client, folder, name):
 def test_a_name_of_ours_that_is_gone_is_not_found(app, client, folder):
     event = make_event()
     signed_in(client)
-    assert client.get(f"/admin/events/{event.id}/presence/import/{'0' * 32}.csv").status_code == 404
+    name = f"{event.id}-{'0' * 32}.csv"
+    assert client.get(f"/admin/events/{event.id}/presence/import/{name}").status_code == 404
+
+
+def test_a_report_kept_for_another_event_is_not_found_under_this_one(app, client, folder):
+    event, other = make_event(), make_event()
+    zoom_fr_people(event)
+    signed_in(client)
+    url = uploaded(client, event, (DATA / "zoom_fr.csv").read_bytes())
+    name = url.rsplit("/", 1)[1]
+    assert name.startswith(f"{event.id}-")
+    assert client.get(url).status_code == 200
+    assert client.get(f"/admin/events/{other.id}/presence/import/{name}").status_code == 404
+    assert Poster(client)(f"/admin/events/{other.id}/presence/import/{name}").status_code == 404
 
 
 def test_confirming_needs_the_csrf_token(app, client, folder):

@@ -27,7 +27,8 @@ from eventapp.rooms.reports import (
 )
 from eventapp.uploads import UploadFolder, random_name
 
-STORED_NAME = re.compile(r"^[0-9a-f]{32}\.csv$")
+# "<event id>-<128 random bits>.csv": a kept report opens only under its own event.
+STORED_NAME = re.compile(r"^[0-9]{1,10}-[0-9a-f]{32}\.csv$")
 REPORTS = UploadFolder("REPORT_UPLOAD_FOLDER", STORED_NAME, "attendance report")
 # Long enough to finish a preview interrupted by a meeting; a report names people, so no longer.
 KEPT_FOR = timedelta(days=1)
@@ -49,13 +50,16 @@ class Reading:
         return [match for match in self.matches if match.how == how]
 
 
-def keep_report(data: bytes) -> str:
+def keep_report(event: Event, data: bytes) -> str:
     """Write an uploaded report under a new random name until it is confirmed; return the name."""
-    return REPORTS.write(data, random_name(".csv"))
+    return REPORTS.write(data, f"{event.id}-{random_name('.csv')}")
 
 
-def kept_report(name: str) -> bytes | None:
-    """Return a kept report's bytes, None when it is gone; ValueError for a name not ours."""
+def kept_report(event: Event, name: str) -> bytes | None:
+    """Return a kept report's bytes, None when it is gone; ValueError for a name not ours or
+    another event's."""
+    if not name.startswith(f"{event.id}-"):
+        raise ValueError(f"not a report kept for event {event.id}: {name!r}")
     path = REPORTS.path(name)
     try:
         return path.read_bytes()

@@ -249,7 +249,8 @@ def admin_ids(live_site, seed) -> dict[str, int | str]:
 
     def kept_report() -> str:
         # An attendance report waiting for its preview (admin.attendance.preview).
-        name = keep_report((DATA / "attendance" / "zoom_fr.csv").read_bytes())
+        launch = db.session.scalars(select(Event).where(Event.slug == LAUNCH_SLUG)).one()
+        name = keep_report(launch, (DATA / "attendance" / "zoom_fr.csv").read_bytes())
         db.session.commit()
         return name
 

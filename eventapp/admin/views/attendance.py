@@ -37,10 +37,11 @@ def _event_or_404(event_id: int) -> Event:
     return db.get_or_404(Event, event_id)
 
 
-def _kept_or_404(name: str) -> bytes | None:
-    """Return a kept report's bytes, None when it is gone; 404 for a name we never gave."""
+def _kept_or_404(event: Event, name: str) -> bytes | None:
+    """Return a kept report's bytes, None when it is gone; 404 for a name we never gave this
+    event."""
     try:
-        return imports.kept_report(name)
+        return imports.kept_report(event, name)
     except ValueError:
         abort(404)
 
@@ -71,7 +72,7 @@ def import_report(event_id: int):
         data = form.report.data.stream.read(MAX_BYTES + 1)
         try:
             read_report(data)
-            name = imports.keep_report(data)
+            name = imports.keep_report(event, data)
         except (ReportError, UploadRejected) as error:
             db.session.rollback()  # also deletes a file just written
             form.report.errors.append(str(error))
@@ -88,7 +89,7 @@ def import_report(event_id: int):
 def preview(event_id: int, name: str):
     """Show the report's columns, its first rows and who it matches; saves nothing."""
     event = _event_or_404(event_id)
-    data = _kept_or_404(name)
+    data = _kept_or_404(event, name)
     if data is None:
         abort(404)
     report = read_report(data)  # read once already at the upload: the same bytes read the same
@@ -114,7 +115,7 @@ def preview(event_id: int, name: str):
 def confirm(event_id: int, name: str):
     """Import the kept report with the mapping and choices posted; read again from the file."""
     event = _event_or_404(event_id)
-    data = _kept_or_404(name)
+    data = _kept_or_404(event, name)
     if not ActionForm().validate_on_submit():
         return _back(event)
     if data is None:
