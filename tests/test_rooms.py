@@ -116,17 +116,17 @@ def test_presence_is_polled_and_reconnections_merged(app, bbb):
     bbb.add_attendee(meeting, services.attendee_id(camille.id), "Camille")  # back
     services.poll_meeting(event, room, start + timedelta(minutes=31))
     db.session.commit()
-    services.meeting_ended(event, room, start + timedelta(minutes=61))
+    services.meeting_ended(event, room, event.ends_at + timedelta(minutes=1))
     db.session.commit()
 
-    assert db.session.get(Registration, camille.id).minutes_present == 20 + 30
-    assert db.session.get(Registration, driss.id).minutes_present == 60
+    assert db.session.get(Registration, camille.id).minutes_present == 20 + 60
+    assert db.session.get(Registration, driss.id).minutes_present == 90
     spans = db.session.scalar(
         select(func.count()).select_from(PresenceSpan).where(PresenceSpan.left_at.is_(None))
     )
     assert spans == 0
     assert services.room_of(event).ended_at is not None
-    assert not services.rooms_to_poll(start + timedelta(minutes=62))  # no more polling
+    assert not services.rooms_to_poll(event.ends_at + timedelta(minutes=2))  # no more polling
 
 
 def test_union_minutes_counts_overlaps_once(app):
@@ -176,7 +176,9 @@ def test_the_end_callback_closes_presence_and_needs_its_secret(app, client, bbb)
 
     assert client.get(path, query_string={"meetingID": "x"}).status_code == 204
     db.session.expire_all()
-    assert services.room_of(event).ended_at is not None
+    room = services.room_of(event)
+    # Ended on the server before the event's end: polling stops until it is created again.
+    assert room.ended_at is None and room.created_on_server_at is None
     assert db.session.get(Registration, person.id).minutes_present is not None
     assert db.session.scalar(select(PresenceSpan.left_at)) is not None
 
@@ -253,3 +255,17 @@ def test_a_fetch_right_after_the_mail_is_a_scanners(app, client):
     db.session.commit()
     client.get(f"/j/{raw}", headers=BROWSER)
     assert db.session.scalar(select(Registration.first_joined_at)) is None
+
+
+def test_a_meeting_the_server_forgot_is_created_again_for_the_next_join(app, client, bbb):
+    event = live_event()
+    _person, raw = registrant(event, "Camille", "camille@example.org")
+    room = services.room_of(event)
+    services.ensure_meeting(event, room, now_utc())
+    db.session.commit()
+    bbb.meetings.clear()  # the server restarted
+
+    services.poll_meeting(event, room, now_utc())
+    db.session.commit()
+    assert client.get(f"/j/{raw}", headers=BROWSER).status_code == 303
+    assert services.meeting_id(event) in bbb.meetings  # created again by the join

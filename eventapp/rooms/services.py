@@ -199,16 +199,25 @@ def poll_meeting(event: Event, room: EventRoom, now: datetime) -> int:
     room.polled_at = now
     if info is None or not info.running:
         changed = record_presence(event, set(), now)
-        if (info is not None and info.end_time is not None) or now >= event.ends_at:
-            room.ended_at = room.ended_at or now
+        _closed(event, room, ended_on_server=info is None or info.end_time is not None, now=now)
         return changed
     return record_presence(event, {attendee.user_id for attendee in info.attendees}, now)
 
 
+def _closed(event: Event, room: EventRoom, *, ended_on_server: bool, now: datetime) -> None:
+    """After the event, the room is over: no more polling. Before its end, a meeting the server
+    ended (emptied, restarted) is created again at the next round or join: the links must keep
+    leading somewhere."""
+    if now >= event.ends_at:
+        room.ended_at = room.ended_at or now
+    elif ended_on_server:
+        room.created_on_server_at = None
+
+
 def meeting_ended(event: Event, room: EventRoom, now: datetime) -> None:
-    """The server says the meeting ended: close every span, stop polling."""
+    """The server says the meeting ended: close every span; stop polling if the event is over."""
     record_presence(event, set(), now)
-    room.ended_at = room.ended_at or now
+    _closed(event, room, ended_on_server=True, now=now)
     db.session.flush()
 
 
