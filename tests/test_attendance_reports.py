@@ -353,3 +353,17 @@ def test_people_are_matched_by_address_then_by_a_name_only_one_registrant_has():
         ([7], None, "none"),  # a remark alone is no name: two guests stay two people
         ([8], None, "none"),
     ]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "Ana,ana@example.org,9999-12-31T23:59:59-05:00,,",
+        "Ana,ana@example.org,,,99999999999",
+        "Ana,ana@example.org,2026-12-10 13:00:00,2026-12-12 13:00:00,",
+    ],
+)
+def test_impossible_times_and_durations_are_problems_not_crashes(row):
+    report = read_report(f"Name,Email,Join Time,Leave Time,Duration (Minutes)\n{row}\n".encode())
+    rows, problems = parse_rows(report, guess_mapping(report.columns), ZoneInfo("Europe/Paris"))
+    assert rows == [] and [problem.line for problem in problems] == [2]

@@ -25,7 +25,7 @@ DATA = AttestationData(
     minutes_present=85,
     code="K7QF-3M9D-2XWA-8HPC-T4NR-6JYB",
     verify_url="https://events.test/attestations/K7QF-3M9D-2XWA-8HPC-T4NR-6JYB",
-    issued_on="le 11 décembre 2026",
+    issued_on="11 décembre 2026",
 )
 
 

@@ -164,3 +164,32 @@ def test_the_thanks_mail_links_the_attestation_of_those_who_earned_it(app):
     assert found and "/attestation.pdf" in mails["camille@example.org"].text_body
     assert services.find_by_code(found.group(1)).full_name == "Camille Lefèvre"
     assert "/attestations/" not in mails["driss@example.org"].text_body
+
+
+def test_an_erased_person_leaves_no_attestation_to_verify(app, client):
+    from eventapp.registrations.services import erase_registration
+
+    event = training()
+    camille, _space = attendee(event, "Camille Lefèvre", "camille@example.org", 60)
+    code = services.code_of(services.issue(camille, now_utc()))
+    db.session.commit()
+    erase_registration(camille, now_utc())
+    db.session.commit()
+    assert client.get(f"/attestations/{code}").status_code == 404
+
+
+def test_the_thanks_mail_leaves_a_revoked_attestation_revoked(app):
+    event = training()
+    camille, _ = attendee(event, "Camille Lefèvre", "camille@example.org", 60)
+    attestation = services.issue(camille, now_utc())
+    services.revoke(attestation, now_utc())
+    event.replay_url = "https://peertube.example.org/w/replay"
+    event.replay_published_at = event.aftermath_requested_at = now_utc()
+    db.session.commit()
+    send_requested_aftermaths(now_utc())
+    db.session.commit()
+    assert services.attestation_of(camille).revoked_at is not None
+    thanks = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "event_aftermath")
+    )
+    assert "/attestations/" not in thanks.one().text_body

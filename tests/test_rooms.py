@@ -108,25 +108,47 @@ def test_presence_is_polled_and_reconnections_merged(app, bbb):
     meeting = services.meeting_id(event)
     start = event.starts_at
 
+    def poll(minute: int) -> None:
+        services.poll_meeting(event, room, start + timedelta(minutes=minute))
+        db.session.commit()
+
     bbb.add_attendee(meeting, services.attendee_id(camille.id), "Camille")
     bbb.add_attendee(meeting, services.attendee_id(driss.id), "Driss")
-    services.poll_meeting(event, room, start + timedelta(minutes=1))
+    for minute in range(1, 21):
+        poll(minute)
     bbb.leave(meeting, services.attendee_id(camille.id))
-    services.poll_meeting(event, room, start + timedelta(minutes=21))
+    for minute in range(21, 31):
+        poll(minute)
     bbb.add_attendee(meeting, services.attendee_id(camille.id), "Camille")  # back
-    services.poll_meeting(event, room, start + timedelta(minutes=31))
-    db.session.commit()
-    services.meeting_ended(event, room, event.ends_at + timedelta(minutes=1))
+    for minute in range(31, 91):
+        poll(minute)
+    services.meeting_ended(event, room, event.ends_at + timedelta(seconds=30))
     db.session.commit()
 
-    assert db.session.get(Registration, camille.id).minutes_present == 20 + 60
-    assert db.session.get(Registration, driss.id).minutes_present == 90
+    assert db.session.get(Registration, camille.id).minutes_present == 20 + 59
+    assert db.session.get(Registration, driss.id).minutes_present == 89
     spans = db.session.scalar(
         select(func.count()).select_from(PresenceSpan).where(PresenceSpan.left_at.is_(None))
     )
     assert spans == 0
     assert services.room_of(event).ended_at is not None
     assert not services.rooms_to_poll(event.ends_at + timedelta(minutes=2))  # no more polling
+
+
+def test_after_a_gap_in_the_watch_nobody_is_counted_for_time_unseen(app, bbb):
+    event = live_event()
+    camille, _ = registrant(event, "Camille", "camille@example.org")
+    room = services.room_of(event)
+    services.ensure_meeting(event, room, now_utc())
+    meeting = services.meeting_id(event)
+    bbb.add_attendee(meeting, services.attendee_id(camille.id), "Camille")
+    services.poll_meeting(event, room, event.starts_at + timedelta(minutes=1))
+    services.poll_meeting(event, room, event.starts_at + timedelta(minutes=2))
+    bbb.leave(meeting, services.attendee_id(camille.id))
+    # The worker was down for half an hour: she left at some point after the last look.
+    services.poll_meeting(event, room, event.starts_at + timedelta(minutes=32))
+    db.session.commit()
+    assert db.session.get(Registration, camille.id).minutes_present == 1
 
 
 def test_union_minutes_counts_overlaps_once(app):
@@ -269,3 +291,12 @@ def test_a_meeting_the_server_forgot_is_created_again_for_the_next_join(app, cli
     db.session.commit()
     assert client.get(f"/j/{raw}", headers=BROWSER).status_code == 303
     assert services.meeting_id(event) in bbb.meetings  # created again by the join
+
+
+def test_a_server_no_longer_configured_asks_to_retry_instead_of_failing(app, client, bbb):
+    event = live_event()
+    _person, raw = registrant(event, "Camille", "camille@example.org")
+    app.config["BBB_SERVERS"] = {}
+    answer = client.get(f"/j/{raw}", headers=BROWSER)
+    assert answer.status_code == 503
+    assert "BBB_SERVERS" in services.room_of(event).last_error

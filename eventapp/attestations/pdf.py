@@ -74,7 +74,7 @@ def render_attestation(data: AttestationData) -> bytes:
         minutes=format_duration(timedelta(minutes=data.minutes_present)),
         length=format_duration(timedelta(minutes=data.event_minutes)),
     )
-    issued = gettext("Fait %(date)s.", date=data.issued_on)
+    issued = gettext("Fait le %(date)s.", date=data.issued_on)
     code_line = gettext("Code de vérification : %(code)s", code=data.code)
     how = gettext(
         "Pour vérifier cette attestation, ouvrez l'adresse ci-dessous "

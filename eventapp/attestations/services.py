@@ -2,8 +2,9 @@
 
 A verification code is derived from a random nonce and the secret key (HMAC-SHA256, 160 bits
 shown as eight groups of base32), so the code itself is never stored: only its SHA-256, to find
-the attestation from the public page. Rotating SECRET_KEY changes the codes of PDFs drawn after
-it; those already handed out keep verifying.
+the attestation from the public page. Rotating SECRET_KEY changes the code a PDF drawn after it
+shows, which then does not verify (those handed out before still do): after a rotation,
+organisers revoke and issue again the attestations still to be downloaded (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ def revoke(attestation: Attestation, now: datetime) -> None:
 
 
 def issue_due(event: Event, now: datetime) -> dict[int, Attestation]:
-    """Issue the attestation of every registrant of the event above its threshold; return them
-    by registration id (the post-event mail links each)."""
+    """Issue the attestation of every registrant of the event above its threshold; return the
+    valid ones by registration id (the post-event mail links each). A revoked one stays revoked:
+    only an organiser's hand issues it again."""
     if event.attestation_min_minutes is None:
         return {}
     registrations = db.session.scalars(
@@ -123,7 +125,14 @@ def issue_due(event: Event, now: datetime) -> dict[int, Attestation]:
             Registration.minutes_present >= event.attestation_min_minutes,
         )
     )
-    return {registration.id: issue(registration, now) for registration in registrations}
+    issued = {}
+    for registration in registrations:
+        existing = attestation_of(registration)
+        if existing is None:
+            issued[registration.id] = issue(registration, now)
+        elif existing.revoked_at is None:
+            issued[registration.id] = existing
+    return issued
 
 
 def pdf_of(attestation: Attestation) -> bytes:

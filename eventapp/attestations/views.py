@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template
+from sqlalchemy.exc import IntegrityError
 
 from eventapp.attestations import services
 from eventapp.events.models import Event
@@ -77,8 +78,12 @@ def from_space(token: str):
         abort(404)
     attestation = services.attestation_of(registration)
     if attestation is None and services.eligible(registration):
-        attestation = services.issue(registration, now_utc())
-        db.session.commit()
+        try:
+            attestation = services.issue(registration, now_utc())
+            db.session.commit()
+        except IntegrityError:  # a second download issued it at the same moment: take that one
+            db.session.rollback()
+            attestation = services.attestation_of(registration)
     if attestation is None or attestation.revoked_at is not None:
         return _not_found()
     return _send_pdf(attestation)

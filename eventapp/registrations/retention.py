@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, delete, select, update
 
+from eventapp.attestations.models import Attestation
 from eventapp.extensions import db
 from eventapp.kits.models import UnsubscribeToken
 from eventapp.models import now_utc
@@ -38,6 +39,12 @@ def anonymise_registrations(chosen: ColumnElement[bool], now: datetime | None = 
             ),
             **mails.FORGOTTEN_MAIL,
         )
+        .execution_options(synchronize_session=False)
+    )
+    # Attestations name the person on a public page: they go (their code then answers 404).
+    db.session.execute(
+        delete(Attestation)
+        .where(Attestation.registration_id.in_(targets))
         .execution_options(synchronize_session=False)
     )
     # Survey answers keep their rating for the statistics; what was written in them may name

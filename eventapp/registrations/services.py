@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import (
     bindparam,
+    delete,
     func,
     select,
     text,
@@ -20,6 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
 
+from eventapp.attestations.models import Attestation
 from eventapp.events.models import Event, EventStatus, RegistrationState
 from eventapp.extensions import db
 from eventapp.kits.followups import drop_registration_followups
@@ -360,6 +362,8 @@ def erase_registration(registration: Registration, now: datetime | None = None) 
         _withdraw(registration, now)
     mails.forget(registration)
     delete_answer(registration)  # what the person wrote goes with them
+    # Its public verification page names the person: it goes too (an unknown code is a 404).
+    db.session.execute(delete(Attestation).where(Attestation.registration_id == registration.id))
     for name, value in anonymised_fields(now).items():
         setattr(registration, name, value)
     registration.tokens.clear()  # every link dies with the data

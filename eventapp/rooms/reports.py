@@ -284,11 +284,24 @@ def parsed_moment(value: str, tz: ZoneInfo, day_first: bool) -> datetime | None:
             return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)  # the platform wrote the time where the event is
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 9999 with an offset: not a meeting's time
+        return None
+
+
+# A day: no meeting lasts longer, and a larger figure is a mistake (or would overflow a column).
+MAX_MINUTES = 24 * 60
 
 
 def parsed_minutes(value: str) -> int | None:
-    """Read a duration ("65", "1h 5m 3s", "1 h 05 min", "01:05:03") as whole minutes."""
+    """Read a duration ("65", "1h 5m 3s", "1 h 05 min", "01:05:03") as whole minutes; None for
+    what is not a duration, or longer than a day."""
+    minutes = _minutes(value)
+    return minutes if minutes is not None and 0 <= minutes <= MAX_MINUTES else None
+
+
+def _minutes(value: str) -> int | None:
     value = value.strip()
     if NUMBER.fullmatch(value):
         return int(float(value.replace(",", ".")))
@@ -375,6 +388,11 @@ def parsed_row(
         )
     if minutes is None and joined_at and left_at:
         minutes = int((left_at - joined_at).total_seconds() // 60)
+        if minutes > MAX_MINUTES:
+            return RowProblem(
+                line,
+                _l("Ligne %(line)d : plus d'une journée entre l'arrivée et le départ.", line=line),
+            )
     if minutes is None and joined_at is None and left_at is None:
         return RowProblem(line, _l("Ligne %(line)d : ni heure ni durée de présence.", line=line))
     return ReportRow(line, email or None, name or None, joined_at, left_at, minutes)

@@ -22,6 +22,10 @@ from eventapp.site.services import absolute_url
 log = logging.getLogger(__name__)
 
 
+# Longer than this between two looks at a meeting is a gap in the watch, not a poll missed.
+POLL_GAP = timedelta(minutes=3)
+
+
 class RoomNotReady(Exception):
     """The BigBlueButton server did not answer: the person is asked to try again in a minute."""
 
@@ -44,8 +48,12 @@ def set_room(event: Event, kind: RoomKind, server: str | None, record: bool) -> 
         db.session.add(room)
     if kind == RoomKind.BBB and server not in servers():
         raise ValueError(f"unknown BigBlueButton server {server!r}")
+    server = server if kind == RoomKind.BBB else None
+    if (room.kind, room.server) != (kind, server):
+        # Another server (or none): its meeting is to be created there, and watched anew.
+        room.created_on_server_at = room.ended_at = None
     room.kind = kind
-    room.server = server if kind == RoomKind.BBB else None
+    room.server = server
     room.record = bool(record) and kind == RoomKind.BBB
     db.session.flush()
     return room
@@ -72,8 +80,12 @@ def end_callback_token(event: Event) -> str:
 
 
 def client(room: EventRoom) -> bbb.BbbClient:
-    """A client of the room's server, with the configured timeout."""
-    return bbb.BbbClient(servers()[room.server], timeout=current_app.config["BBB_TIMEOUT_SECONDS"])
+    """A client of the room's server, with the configured timeout; BbbError for a server no
+    longer in BBB_SERVERS (the room then says it is not ready, and organisers see why)."""
+    server = servers().get(room.server or "")
+    if server is None:
+        raise bbb.BbbError("config", "unknownServer", f"no server {room.server!r} in BBB_SERVERS")
+    return bbb.BbbClient(server, timeout=current_app.config["BBB_TIMEOUT_SECONDS"])
 
 
 def _failed(room: EventRoom, error: Exception, now: datetime) -> None:
@@ -82,13 +94,15 @@ def _failed(room: EventRoom, error: Exception, now: datetime) -> None:
     log.warning("rooms: event %s: %s", room.event_id, room.last_error)
 
 
-def ensure_meeting(event: Event, room: EventRoom, now: datetime) -> None:
-    """Create the meeting on the server unless it exists; RoomNotReady if the server is down.
+def ensure_meeting(event: Event, room: EventRoom, now: datetime, again: bool = False) -> None:
+    """Create the meeting on the server unless we know it exists (`again`: ask anyway);
+    RoomNotReady if the server is down.
 
     Creating is idempotent on the server (the same id gives the same meeting), so two workers,
-    or a worker and a first join, may both try.
+    or a worker and a join, may both try. Joins ask again, as BigBlueButton advises: a meeting
+    nobody joined within minutes of its creation is gone from the server.
     """
-    if room.created_on_server_at is not None:
+    if room.created_on_server_at is not None and not again:
         return
     try:
         client(room).create(
@@ -105,7 +119,7 @@ def ensure_meeting(event: Event, room: EventRoom, now: datetime) -> None:
     except bbb.BbbError as error:
         _failed(room, error, now)
         raise RoomNotReady(str(error)) from error
-    room.created_on_server_at = now
+    room.created_on_server_at = room.created_on_server_at or now
     room.last_error = None
     db.session.flush()
 
@@ -113,7 +127,7 @@ def ensure_meeting(event: Event, room: EventRoom, now: datetime) -> None:
 def join_url(registration: Registration, room: EventRoom, now: datetime) -> str:
     """A freshly signed join URL for this registrant, as a viewer, under their own name."""
     event = registration.event
-    ensure_meeting(event, room, now)
+    ensure_meeting(event, room, now, again=True)
     return client(room).join_url(
         meeting_id(event), registration.full_name, attendee_id(registration.id), role="VIEWER"
     )
@@ -121,7 +135,7 @@ def join_url(registration: Registration, room: EventRoom, now: datetime) -> str:
 
 def moderator_url(event: Event, room: EventRoom, name: str, now: datetime) -> str:
     """A moderator's join URL, for a speaker or an organiser, from the back office."""
-    ensure_meeting(event, room, now)
+    ensure_meeting(event, room, now, again=True)
     return client(room).join_url(meeting_id(event), name, f"o{event.id}", role="MODERATOR")
 
 
@@ -162,17 +176,24 @@ def _attendees_by_user_id(event: Event) -> dict[str, int]:
     return {attendee_id(registration_id): registration_id for registration_id in ids}
 
 
-def record_presence(event: Event, present_user_ids: set[str], now: datetime) -> int:
-    """Open a span for each registrant now in the room, close the spans of those who left;
-    return how many registrants changed. A reconnection opens a new span: the minutes are the
-    union of the spans."""
+def record_presence(
+    event: Event, present_user_ids: set[str], now: datetime, last_seen: datetime | None = None
+) -> int:
+    """Open a span for each registrant now in the room, close the spans of those who left at
+    `last_seen` (the previous look: after a gap, nobody is counted for time unseen); return how
+    many registrants changed. A reconnection opens a new span: the minutes are the union of the
+    spans."""
+    # Polled every minute, someone missing left since the last look: now. After a gap (the
+    # server or the worker was down) they are counted until they were last seen.
+    gap = last_seen is not None and now - last_seen > POLL_GAP
+    left_at = last_seen if gap else now
     open_spans = _open_spans(event.id)
     by_user_id = _attendees_by_user_id(event) if present_user_ids else {}
     present = {by_user_id[u] for u in present_user_ids if u in by_user_id}
     changed = set()
     for registration_id, span in open_spans.items():
         if registration_id not in present:
-            span.left_at = now
+            span.left_at = max(left_at, span.joined_at)
             changed.add(registration_id)
     for registration_id in present - open_spans.keys():
         db.session.add(
@@ -196,12 +217,17 @@ def poll_meeting(event: Event, room: EventRoom, now: datetime) -> int:
     except bbb.BbbError as error:
         _failed(room, error, now)
         return 0
-    room.polled_at = now
+    # The call took time: the end callback (or another worker) may have closed the room since.
+    db.session.refresh(room, with_for_update=True)
+    if room.ended_at is not None:
+        return 0
+    last_seen, room.polled_at = room.polled_at, now
     if info is None or not info.running:
-        changed = record_presence(event, set(), now)
+        changed = record_presence(event, set(), now, last_seen)
         _closed(event, room, ended_on_server=info is None or info.end_time is not None, now=now)
         return changed
-    return record_presence(event, {attendee.user_id for attendee in info.attendees}, now)
+    present = {attendee.user_id for attendee in info.attendees}
+    return record_presence(event, present, now, last_seen)
 
 
 def _closed(event: Event, room: EventRoom, *, ended_on_server: bool, now: datetime) -> None:
@@ -216,7 +242,7 @@ def _closed(event: Event, room: EventRoom, *, ended_on_server: bool, now: dateti
 
 def meeting_ended(event: Event, room: EventRoom, now: datetime) -> None:
     """The server says the meeting ended: close every span; stop polling if the event is over."""
-    record_presence(event, set(), now)
+    record_presence(event, set(), now, room.polled_at)
     _closed(event, room, ended_on_server=True, now=now)
     db.session.flush()
 

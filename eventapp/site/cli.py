@@ -56,11 +56,13 @@ def dev_command() -> None:
     try:
         # Any process ending (or Ctrl-C) ends the session: a half-running stack misleads.
         pid, status = os.wait()
-        ended = next((n for n, p in zip(names, processes, strict=True) if p.pid == pid), "?")
-        click.echo(
-            f"\n  the {ended.split(' (')[0]} stopped (exit status {os.waitstatus_to_exitcode(status)}):"
-            " stopping the others; `make run` starts them all again"
-        )
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:  # a clean stop (Ctrl-C reaching it first, SIGTERM) needs no word
+            ended = next((n for n, p in zip(names, processes, strict=True) if p.pid == pid), "?")
+            click.echo(
+                f"\n  the {ended.split(' (')[0]} stopped with exit status {code}: stopping the"
+                " others; `make run` starts them all again"
+            )
     except KeyboardInterrupt:
         pass
     finally:

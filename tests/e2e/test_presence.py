@@ -71,7 +71,9 @@ def test_the_presence_page_of_the_past_webinar(browser, live_site):
     try:
         response = page.goto(live_site.path(f"/admin/events/{event_id}/presence"))
         assert response is not None and response.status == 200
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Salle et présence")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(
+            "Salle, présence et attestations"
+        )
         counts = page.locator("#presences ~ .counts-list li")
         # Eight demo registrants, one cancelled; five imported from the platform's report.
         expect(counts).to_have_text(

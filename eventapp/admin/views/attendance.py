@@ -53,7 +53,7 @@ def _mapping(values: Mapping[str, str], report: Report) -> dict[str, int | None]
     mapping: dict[str, int | None] = {}
     for field in MAPPED_FIELDS:
         value = values.get(field, NO_COLUMN)
-        index = int(value) if value.isdigit() else None
+        index = int(value) if value.isdecimal() else None
         mapping[field] = index if index is not None and index < len(report.columns) else None
     return mapping
 
@@ -132,7 +132,7 @@ def confirm(event_id: int, name: str):
         value = request.form.get(f"choice-{line}", "")
         # Only one of the namesakes shown: an id typed in the form names no one else.
         allowed = {registrant.id for registrant in reading.namesakes[line]}
-        if value.isdigit() and int(value) in allowed:
+        if value.isdecimal() and int(value) in allowed:
             chosen.append((match.person, int(value)))
     matched = [(m.person, m.registration_id) for m in reading.matches if m.registration_id]
     imported = imports.apply_report(event, matched + chosen, now_utc())

@@ -131,12 +131,15 @@ def save_room(event_id: int):
     return _back(event, "salle")
 
 
-@bp.post("/<int:event_id>/room/moderator")
+# A link, not a form: the site's Content-Security-Policy (form-action 'self') stops a form's
+# redirect to another origin, and entering the room changes nothing but its creation, which is
+# idempotent.
+@bp.get("/<int:event_id>/room/moderator")
 def join_as_moderator(event_id: int):
     """Open the BigBlueButton room as a moderator, under the organiser's name."""
     event = _event_or_404(event_id)
     room = rooms.room_of(event)
-    if room.kind != RoomKind.BBB or not ActionForm().validate_on_submit():
+    if room.kind != RoomKind.BBB:
         return _back(event, "salle")
     try:
         target = rooms.moderator_url(event, room, current_user.display_name, now_utc())
