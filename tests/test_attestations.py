@@ -9,7 +9,6 @@ import re
 import secrets
 from datetime import timedelta
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -27,8 +26,6 @@ from eventapp.site.logredact import redact
 from tests.admin_helpers import Poster, audit_actions, signed_in
 from tests.factories import make_event
 from tests.helpers import text
-
-pytestmark = pytest.mark.parametrize("database_uri", ["sqlite"], indirect=True)
 
 CODE = re.compile(r"/attestations/([A-Z2-7]{4}(?:-[A-Z2-7]{4}){7})")
 

@@ -27,8 +27,6 @@ from tests.bbb_standin import BbbStandIn
 from tests.factories import make_event
 from tests.helpers import text
 
-pytestmark = pytest.mark.parametrize("database_uri", ["sqlite"], indirect=True)
-
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0"}
 
 
