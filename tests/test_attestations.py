@@ -16,6 +16,7 @@ from eventapp.aftermath.mails import send_requested_aftermaths
 from eventapp.attestations import services
 from eventapp.attestations.models import Attestation
 from eventapp.extensions import db
+from eventapp.i18n import format_clock
 from eventapp.models import now_utc
 from eventapp.outbox.models import OutboxMessage
 from eventapp.registrations.models import TokenPurpose
@@ -143,6 +144,10 @@ def test_the_settings_and_the_minutes_by_hand_in_the_back_office(app, client):
     assert driss.minutes_present == 75 and services.eligible(driss)
     page = text(client.get(f"/admin/events/{event.id}/presence"))
     assert "1 présente" in page and "Driss Haddad" in page
+    # Marked by hand: from the start, for the minutes given (75 of a 90-minute webinar).
+    with app.test_request_context():
+        start = format_clock(event.starts_at.astimezone(event.tz))
+    assert f"{start} – ".replace("\u00a0", " ").replace("\u202f", " ") in page
 
 
 def test_the_thanks_mail_links_the_attestation_of_those_who_earned_it(app):

@@ -20,7 +20,7 @@ from eventapp.registrations.services import Applicant, register_attendee
 from eventapp.registrations.tokens import store_tokens
 from eventapp.rooms import jobs, services
 from eventapp.rooms.models import PresenceSpan, RoomKind
-from eventapp.rooms.presence import union_minutes
+from eventapp.rooms.presence import first_and_last, union_minutes
 from eventapp.site.logredact import redact
 from tests.admin_helpers import Poster, signed_in
 from tests.bbb_standin import BbbStandIn
@@ -125,6 +125,9 @@ def test_presence_is_polled_and_reconnections_merged(app, bbb):
 
     assert db.session.get(Registration, camille.id).minutes_present == 20 + 59
     assert db.session.get(Registration, driss.id).minutes_present == 89
+    first, last = first_and_last(event.id, now_utc())[camille.id]
+    assert first == start + timedelta(minutes=1)
+    assert last == event.ends_at + timedelta(seconds=30)  # the end callback
     spans = db.session.scalar(
         select(func.count()).select_from(PresenceSpan).where(PresenceSpan.left_at.is_(None))
     )

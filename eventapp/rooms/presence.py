@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from eventapp.extensions import db
 from eventapp.outbox.models import OutboxMessage, OutboxStatus
@@ -79,6 +79,28 @@ def refresh_minutes(registration_ids: Iterable[int], now: datetime) -> None:
             if isinstance(loaded, Registration) and loaded.id in moved:
                 db.session.expire(loaded, ["minutes_present"])  # read again when next used
     db.session.flush()
+
+
+def first_and_last(event_id: int, now: datetime) -> dict[int, tuple[datetime, datetime]]:
+    """Each registrant's first arrival and last departure in the event's room, from the spans of
+    the same best source as their minutes (someone still in the room: until now)."""
+    rows = db.session.execute(
+        select(
+            PresenceSpan.registration_id,
+            PresenceSpan.source,
+            func.min(PresenceSpan.joined_at),
+            func.max(func.coalesce(PresenceSpan.left_at, now)),
+        )
+        .where(PresenceSpan.event_id == event_id)
+        .group_by(PresenceSpan.registration_id, PresenceSpan.source)
+    )
+    found: dict[int, dict[PresenceSource, tuple[datetime, datetime]]] = {}
+    for registration_id, source, first, last in rows:
+        found.setdefault(registration_id, {})[source] = (first, last)
+    return {
+        registration_id: next(sources[s] for s in SOURCE_ORDER if s in sources)
+        for registration_id, sources in found.items()
+    }
 
 
 def set_minutes_by_hand(registration: Registration, minutes: int, now: datetime) -> None:

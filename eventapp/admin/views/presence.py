@@ -21,7 +21,7 @@ from eventapp.registrations.models import Registration, RegistrationStatus
 from eventapp.rooms import services as rooms
 from eventapp.rooms.chart import presence_chart
 from eventapp.rooms.models import RoomKind
-from eventapp.rooms.presence import set_minutes_by_hand
+from eventapp.rooms.presence import first_and_last, set_minutes_by_hand
 
 bp = Blueprint("presence", __name__, url_prefix="/events")
 
@@ -74,6 +74,7 @@ def _page(event: Event, room_form: RoomForm, settings: AttestationSettingsForm, 
         room_form=room_form,
         settings=settings,
         registrations=confirmed,
+        seen=first_and_last(event.id, now),
         present=present,
         clicked=[r for r in confirmed if r.minutes_present is None and r.first_joined_at],
         chart=presence_chart([r.minutes_present or 0 for r in present], length),
