@@ -91,6 +91,15 @@ def issue(registration: Registration, now: datetime, by_hand: bool = False) -> A
     attestation = attestation_of(registration)
     if attestation is not None and attestation.revoked_at is None:
         return attestation
+    attestation = _fill(attestation, registration, now, by_hand)
+    db.session.flush()
+    return attestation
+
+
+def _fill(
+    attestation: Attestation | None, registration: Registration, now: datetime, by_hand: bool
+) -> Attestation:
+    """Give an attestation (a new one if None) a fresh code and what it states today."""
     if attestation is None:
         attestation = Attestation(registration_id=registration.id, event_id=registration.event_id)
         db.session.add(attestation)
@@ -101,7 +110,6 @@ def issue(registration: Registration, now: datetime, by_hand: bool = False) -> A
     attestation.issued_at = now
     attestation.issued_by_hand = by_hand
     attestation.revoked_at = None
-    db.session.flush()
     return attestation
 
 
@@ -125,13 +133,20 @@ def issue_due(event: Event, now: datetime) -> dict[int, Attestation]:
             Registration.minutes_present >= event.attestation_min_minutes,
         )
     )
+    # The event's attestations in one query, and one flush for the new ones: the post-event
+    # mail of a large training must not look each registrant up.
+    existing = {
+        a.registration_id: a
+        for a in db.session.scalars(select(Attestation).where(Attestation.event_id == event.id))
+    }
     issued = {}
     for registration in registrations:
-        existing = attestation_of(registration)
-        if existing is None:
-            issued[registration.id] = issue(registration, now)
-        elif existing.revoked_at is None:
-            issued[registration.id] = existing
+        attestation = existing.get(registration.id)
+        if attestation is None:
+            issued[registration.id] = _fill(None, registration, now, by_hand=False)
+        elif attestation.revoked_at is None:
+            issued[registration.id] = attestation
+    db.session.flush()
     return issued
 
 
